@@ -1,0 +1,32 @@
+# zigtune: the two commands a newcomer needs are `make run` and `make test`; both install what they use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The docs: $ZIGTUNE_DOCS if set, else a local copy of the reference beside the checkout, else the official page.
+ZIGTUNE_DOCS ?= $(firstword $(wildcard $(CURDIR)/../shared/data/zig-0.14.0-docs.md) https://ziglang.org/documentation/0.14.0/)
+export ZIGTUNE_DOCS
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install run test dev lint
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install  ## the main job on embedded defaults: local Zig engine, offline generator, local storage
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster job execute -m zigtune.definitions -j data_pipeline
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install  ## the web UI on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m zigtune.definitions
+
+lint: install
+	$(BIN)/ruff check zigtune tests benchmarks

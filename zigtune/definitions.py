@@ -1,0 +1,30 @@
+"""The one place where zigtune's assets, checks, resources, jobs, schedules and sensors are wired."""
+
+from __future__ import annotations
+
+import dagster as dg
+from zigtune.assets import docs
+from zigtune.io_manager import ParquetIOManager
+
+# Each stage module contributes its assets and checks; the lists read in pipeline order.
+STAGES = [docs]
+
+assets = [a for stage in STAGES for a in dg.load_assets_from_modules([stage])]
+asset_checks = [c for stage in STAGES for c in dg.load_asset_checks_from_modules([stage])]
+
+resources = {
+    "io_manager": ParquetIOManager(),
+}
+
+data_pipeline = dg.define_asset_job(
+    "data_pipeline",
+    selection=dg.AssetSelection.groups("docs", "generation", "validation", "dataset"),
+    description="Docs → sections → QA pairs → validated pairs → chatml dataset. Runs on any machine.",
+)
+
+defs = dg.Definitions(
+    assets=assets,
+    asset_checks=asset_checks,
+    resources=resources,
+    jobs=[data_pipeline],
+)
