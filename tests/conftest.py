@@ -24,3 +24,60 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "data"
     monkeypatch.setenv("ZIGTUNE_DATA_DIR", str(directory))
     return directory
+
+
+class StaticHttpServer:
+    """A real HTTP server on 127.0.0.1 that serves scripted routes: path -> (status, body, headers).
+
+    It honours If-None-Match against a route's ETag (answering 304), as real servers do, and records
+    every request's method and path.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
+        self.requests: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self, with_body: bool) -> None:
+                server.requests.append((self.command, self.path))
+                status, body, headers = server.routes.get(self.path, (404, b"not found", {}))
+                if headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
+                    status, body = 304, b""
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(True)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._answer(False)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server():
+    server = StaticHttpServer()
+    yield server
+    server.close()

@@ -138,9 +138,13 @@ async def _fetch(url: str, cache_dir: Path, timeout: float) -> tuple[bytes, dict
                 return body_path.read_bytes(), cached, True
             if reply.status != 200:
                 raise DocsSourceError(f"{url} answered HTTP {reply.status} {reply.reason}: check the URL")
-            data = await reply.content.read(MAX_DOWNLOAD_BYTES + 1)
-            if len(data) > MAX_DOWNLOAD_BYTES:
-                raise DocsSourceError(f"{url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB: not the Zig reference")
+            chunks, size = [], 0
+            async for chunk in reply.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise DocsSourceError(f"{url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB: not the Zig reference")
+                chunks.append(chunk)
+            data = b"".join(chunks)
             meta = {"etag": reply.headers.get("ETag"), "last_modified": reply.headers.get("Last-Modified")}
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
         reason = "timed out" if isinstance(error, asyncio.TimeoutError) else str(error) or type(error).__name__

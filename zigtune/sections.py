@@ -238,6 +238,13 @@ def split_sections(markdown: str) -> list[Section]:
     return sections
 
 
+def count_headings_and_code(markdown: str) -> tuple[int, int]:
+    """Headings of level 1-3 and fenced code blocks, counted as the splitter sees them."""
+    blocks = _blocks(markdown)
+    headings = sum(1 for b in blocks if not b.is_code and HEADING.match(b.text.rstrip("\r\n")))
+    return headings, sum(1 for b in blocks if b.is_code)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 

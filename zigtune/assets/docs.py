@@ -2,7 +2,6 @@
 
 
 import json
-import re
 
 import polars as pl
 
@@ -13,6 +12,7 @@ from zigtune.docs_source import DocsSourceError, read_docs
 from zigtune.sections import (
     DEFAULT_MAX_SECTION_CHARS,
     DocsFormatError,
+    count_headings_and_code,
     examples_frame,
     sections_frame,
     split_sections,
@@ -49,7 +49,7 @@ def zig_docs(context: dg.AssetExecutionContext, config: ZigDocsConfig) -> dg.Out
     except DocsSourceError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     frame = pl.DataFrame([{**docs.__dict__, "sha256": docs.sha256}], schema=ZIG_DOCS_SCHEMA)
-    headings = len(re.findall(r"^#{1,3}\s+\S", docs.markdown, re.MULTILINE))
+    headings, code_blocks = count_headings_and_code(docs.markdown)
     return dg.Output(
         frame,
         data_version=dg.DataVersion(docs.sha256),
@@ -59,7 +59,7 @@ def zig_docs(context: dg.AssetExecutionContext, config: ZigDocsConfig) -> dg.Out
             "sha256": docs.sha256,
             "size_bytes": len(docs.markdown.encode()),
             "headings": headings,
-            "code_blocks": len(re.findall(r"^ {0,3}```+\S*\s*$", docs.markdown, re.MULTILINE)) // 2,
+            "code_blocks": code_blocks,
         },
     )
 
