@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dagster as dg
-from zigtune.assets import docs
+from zigtune.assets import docs, qa_pairs
 from zigtune.io_manager import ParquetIOManager
+from zigtune.resources.novita import novita_from_env
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
-STAGES = [docs]
+STAGES = [docs, qa_pairs]
 
 assets = [a for stage in STAGES for a in dg.load_assets_from_modules([stage])]
 asset_checks = [c for stage in STAGES for c in dg.load_asset_checks_from_modules([stage])]
 
 resources = {
     "io_manager": ParquetIOManager(),
+    "novita": novita_from_env(),
 }
 
 data_pipeline = dg.define_asset_job(
