@@ -107,7 +107,10 @@ def _where(breadcrumb: str) -> str:
 def code_instruction(kind: str, title: str, breadcrumb: str, name: str, lead: str | None, output: str | None) -> str:
     subject = topic(title, name)
     if kind == "exe":
-        task = f"Write a complete Zig 0.14 program (with `pub fn main`) that demonstrates {subject}, as in {_where(breadcrumb)}."
+        task = (
+            f"Write a complete Zig 0.14 program (with `pub fn main`) that demonstrates {subject}, "
+            f"as in {_where(breadcrumb)}."
+        )
     elif kind == "test":
         task = (
             f"Write a Zig 0.14 source file whose `test` blocks demonstrate {subject}, as in {_where(breadcrumb)}. "

@@ -5,9 +5,9 @@ import time
 from collections import Counter
 from typing import Literal
 
+import dagster as dg
 import polars as pl
 
-import dagster as dg
 from zigtune import settings
 from zigtune.cache import ContentCache
 from zigtune.docs_generator import DOCS_TEMPLATE_VERSION, docs_pairs

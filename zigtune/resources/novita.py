@@ -3,9 +3,9 @@
 import os
 from typing import Literal
 
+import dagster as dg
 import openai
 
-import dagster as dg
 from zigtune.generation import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
