@@ -73,15 +73,21 @@ class ParsedReply:
 
 
 def _balanced_objects(text: str) -> tuple[list[str], str | None]:
-    """Top-level ``{...}`` spans of ``text`` (strings respected) and the unclosed tail, if any."""
+    """Top-level ``{...}`` spans of ``text`` (strings respected) and the unclosed tail, if any.
+
+    When the text ends inside an object (a reply cut off by ``max_tokens``), the objects that did
+    close directly inside it (the whole pairs of a cut ``{"pairs": [...]``) are returned too, and
+    the tail is the innermost object left open.
+    """
     objects: list[str] = []
-    depth = 0
-    start = -1
+    children: list[str] = []  # objects closed directly inside the current top-level object
+    starts: list[int] = []
     in_string = escaped = False
     for index, char in enumerate(text):
-        if depth == 0:
+        if not starts:
             if char == "{":
-                depth, start = 1, index
+                starts.append(index)
+                children = []
             continue
         if in_string:
             if escaped:
@@ -94,12 +100,16 @@ def _balanced_objects(text: str) -> tuple[list[str], str | None]:
         if char == '"':
             in_string = True
         elif char == "{":
-            depth += 1
+            starts.append(index)
         elif char == "}":
-            depth -= 1
-            if depth == 0:
+            start = starts.pop()
+            if not starts:
                 objects.append(text[start : index + 1])
-    return objects, (text[start:] if depth > 0 else None)
+            elif len(starts) == 1:
+                children.append(text[start : index + 1])
+    if not starts:
+        return objects, None
+    return objects + children, text[starts[1] if len(starts) > 1 else starts[0] :]
 
 
 def _loads(fragment: str) -> Any:
@@ -130,13 +140,6 @@ def parse_reply(text: str | None) -> ParsedReply:
         result.problems.append(Problem(EMPTY_REPLY, text or ""))
         return result
     objects, tail = _balanced_objects(text)
-    # A cut-off reply (``{"pairs": [{...}, {...}, {"instr``) still holds whole pairs: look inside.
-    while tail is not None:
-        inner, inner_tail = _balanced_objects(tail[1:])
-        if not inner:
-            break
-        objects += inner
-        tail = inner_tail
     for fragment in objects:
         if not _looks_like_pair(fragment):
             continue  # a brace in prose, such as "use {} here": not an attempt at a pair
