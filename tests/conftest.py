@@ -81,3 +81,19 @@ def http_server():
     server = StaticHttpServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def zig_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One local Zig sandbox root per test session, so the Zig standard library compiles once."""
+    return tmp_path_factory.mktemp("zig-sandbox")
+
+
+@pytest.fixture
+def codapi_server(zig_sandbox_root: Path):
+    """A local server speaking Codapi's /v1/exec protocol (see tests/codapi_server.py)."""
+    from tests.codapi_server import CodapiServer
+
+    server = CodapiServer(zig_sandbox_root)
+    yield server
+    server.close()

@@ -238,6 +238,9 @@ class LocalZigEngine:
         if missing:
             raise SandboxError(f"the local Zig sandbox needs util-linux tools: {', '.join(missing)} not found")
 
+    async def close(self) -> None:
+        """Nothing to release: every run cleans up after itself."""
+
     @property
     def cache_dir(self) -> Path:
         return self.root / "zig-cache"

@@ -1,0 +1,75 @@
+"""Run the local Zig engine over every annotated example of the Zig 0.14.0 reference.
+
+Each example is checked the way its annotation says (test -> zig test, exe -> build and run,
+obj -> build-obj, syntax -> ast-check; foreign targets are built, not run) and must agree with the
+annotation: pass -> ok; compile_error -> compile_error whose stderr holds the annotated error text;
+runtime_failure / runtime_panic -> runtime_error (with the text); test_failure -> test_failure.
+
+    python benchmarks/check_reference_examples.py [--docs PATH] [--only NAME ...]
+
+Prints every disagreement, the counts and the wall time; exits 1 when any example disagrees.
+Uncached on purpose: it tests the engine. Too slow for the test suite on 2 cores (~287 compiles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from zigtune.sections import examples_frame, sections_frame, split_sections  # noqa: E402
+from zigtune.validation import check_examples  # noqa: E402
+from zigtune.zig_engine import LocalZigEngine  # noqa: E402
+
+DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument("--only", nargs="*", help="example names to check (default: all)")
+    parser.add_argument(
+        "--engine-root", type=Path, default=None, help="sandbox root (default: a temp dir; its cache is warmed first)"
+    )
+    parser.add_argument("--report", type=Path, default=None, help="write the per-example table here (.csv)")
+    args = parser.parse_args()
+
+    examples = examples_frame(sections_frame(split_sections(args.docs.read_text(encoding="utf-8"))))
+    if args.only:
+        examples = examples.filter(pl.col("name").is_in(args.only))
+    root = args.engine_root or Path(tempfile.mkdtemp(prefix="zigtune-reference-"))
+    engine = LocalZigEngine(root)
+    engine.preflight()
+    print(f"{examples.height} annotated examples, {engine.concurrency} concurrent checks on {os.cpu_count()} cores")
+
+    started = time.perf_counter()
+    report = asyncio.run(check_examples(engine, examples))
+    elapsed = time.perf_counter() - started
+
+    if args.report:
+        report.write_csv(args.report)
+    disagreeing = report.filter(~pl.col("agrees"))
+    for row in disagreeing.iter_rows(named=True):
+        print(f"DISAGREES {row['name']} ({row['kind']}/{row['expect']} {row['options']}): {row['reason']}")
+    by_kind = (
+        report.group_by("kind", "expect").agg(pl.len().alias("examples"), pl.col("agrees").sum()).sort("kind", "expect")
+    )
+    print(by_kind)
+    print(
+        f"agree: {report['agrees'].sum()}/{report.height}; wall {elapsed:.1f} s "
+        f"({report.height / elapsed * 60:.1f} examples/min); zig {report['zig_version'][0] if report.height else '?'}"
+    )
+    return 0 if disagreeing.is_empty() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
