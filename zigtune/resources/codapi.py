@@ -175,6 +175,9 @@ class CodapiClient(dg.ConfigurableResource):
     memory_mb: int = 1024
     """Address-space limit of one program in the local sandbox (the compiler is not limited)."""
 
+    sandbox_dir: str | None = None
+    """Local sandbox directory (shared compiler cache, per-run dirs); default ``<data dir>/sandbox``."""
+
     def create_engine(self) -> "LocalZigEngine | CodapiEngine":
         """A fresh engine (its HTTP session lives in the caller's event loop)."""
         if self.engine == "remote":
@@ -190,7 +193,7 @@ class CodapiClient(dg.ConfigurableResource):
             )
         limits = SandboxLimits(run_timeout_s=self.run_timeout_s, memory_bytes=self.memory_mb * 1024 * 1024)
         engine = LocalZigEngine(
-            Path(settings.data_dir()) / "sandbox",
+            Path(self.sandbox_dir) if self.sandbox_dir else settings.data_dir() / "sandbox",
             limits=limits,
             concurrency=self.local_concurrency or os.cpu_count() or 1,
         )

@@ -1,0 +1,310 @@
+"""Validated pairs: the plain validation logic, the remote engine against a local Codapi-protocol
+server, the canary, and the Dagster multi-asset with a real instance and the real Zig compiler."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from tests.codapi_server import CodapiServer, Reply, execution
+from zigtune.assets.validation import CANARY_CHECK, pair_validation
+from zigtune.cache import ContentCache
+from zigtune.io_manager import ParquetIOManager
+from zigtune.pairs import QA_PAIRS_SCHEMA
+from zigtune.resources.codapi import CodapiClient, CodapiEngine, CodapiError
+from zigtune.sections import examples_frame, sections_frame, split_sections
+from zigtune.validation import CANARY_EXAMPLES, VALIDATED_PAIRS_SCHEMA, run_canary, validate_pairs
+from zigtune.verdicts import Verdict, classify_codapi
+from zigtune.zig_engine import LocalZigEngine
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
+
+HELLO = (
+    'const std = @import("std");\n\npub fn main() !void {\n    try std.io.getStdOut().writer().writeAll("hi\\n");\n}\n'
+)
+TEST_OK = 'const std = @import("std");\n\ntest "adds" {\n    try std.testing.expect(1 + 1 == 2);\n}\n'
+BROKEN = "pub fn main() void {\n    missing = 1;\n}\n"
+
+
+def _pair(name: str, response: str, kind: str = "code", expected_output: str | None = None) -> dict[str, object]:
+    return {
+        "pair_id": name,
+        "section_id": "s",
+        "breadcrumb": f"Zig > {name}",
+        "instruction": f"Show {name}",
+        "response": response,
+        "kind": kind,
+        "generator": "docs",
+        "model": "zig-docs",
+        "template_hash": "t",
+        "expected_output": expected_output,
+        "example_name": None,
+    }
+
+
+PAIRS = pl.DataFrame(
+    [
+        _pair("concept", "The `defer` keyword runs an expression when the scope exits.", kind="concept"),
+        _pair("hello", f"Like this:\n```zig\n{HELLO}```", expected_output="hi\n"),
+        _pair("wrong_output", f"```zig\n{HELLO}```", expected_output="bye\n"),
+        _pair("several_blocks", f"Signature:\n```zig\nfn add(a: i32, b: i32) i32\n```\nTest:\n```zig\n{TEST_OK}```"),
+        _pair("same_test_again", f"```zig\n{TEST_OK}```"),
+        _pair("non_zig", "In C:\n```c\nint main(void) { return 0; }\n```"),
+        _pair("broken", f"```zig\n{BROKEN}```"),
+        _pair("needs_main", '```zig\nconst x = 5;\nstd.debug.print("{}\\n", .{x});\n```'),
+        _pair("unfenced", HELLO),
+    ],
+    schema=QA_PAIRS_SCHEMA,
+)
+
+
+@pytest.fixture(scope="module")
+def examples(docs_markdown: str) -> pl.DataFrame:
+    return examples_frame(sections_frame(split_sections(docs_markdown)))
+
+
+def test_validate_pairs_verdicts_and_cache(zig_sandbox_root: Path, tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "verdicts")
+    engine = LocalZigEngine(zig_sandbox_root)
+    validated, rejected, stats = asyncio.run(validate_pairs(PAIRS, engine, cache))
+    verdicts = dict(pl.concat([validated, rejected]).select("pair_id", "verdict").iter_rows())
+    assert verdicts == {
+        "concept": "no_code",
+        "hello": "ok",
+        "wrong_output": "wrong_output",
+        "several_blocks": "ok",
+        "same_test_again": "ok",
+        "non_zig": "no_code",
+        "broken": "compile_error",
+        "needs_main": "compile_error",
+        "unfenced": "ok",
+    }
+    assert set(validated["pair_id"]) == {"concept", "hello", "several_blocks", "same_test_again", "non_zig", "unfenced"}
+    assert validated.schema == VALIDATED_PAIRS_SCHEMA and rejected.schema == VALIDATED_PAIRS_SCHEMA
+    assert "use of undeclared identifier 'missing'" in rejected.filter(pl.col("pair_id") == "broken")["stderr"][0]
+    assert validated.filter(pl.col("pair_id") == "concept")["has_code"].to_list() == [False]
+    # hello/wrong_output/unfenced share one program and both test pairs one test: 4 distinct checks
+    assert (stats.compiled, stats.cached) == (4, 0)
+
+    again_validated, again_rejected, again = asyncio.run(validate_pairs(PAIRS, engine, cache))
+    assert (again.compiled, again.cached) == (0, 4)
+    assert again_validated.equals(validated) and again_rejected.equals(rejected)
+
+
+def test_sampling_fraction_marks_the_rest_unchecked(zig_sandbox_root: Path, tmp_path: Path) -> None:
+    pairs = pl.DataFrame([_pair(f"p{i}", f"```zig\n{TEST_OK}// {i}\n```") for i in range(4)], schema=QA_PAIRS_SCHEMA)
+    validated, rejected, stats = asyncio.run(
+        validate_pairs(pairs, LocalZigEngine(zig_sandbox_root), ContentCache(tmp_path), sample_fraction=0.5)
+    )
+    assert sorted(validated["verdict"]) == ["ok", "ok", "unchecked", "unchecked"]
+    assert rejected.is_empty() and stats.compiled == 2
+    with pytest.raises(ValueError, match="sample_fraction"):
+        asyncio.run(validate_pairs(pairs, LocalZigEngine(zig_sandbox_root), None, sample_fraction=0))
+
+
+# --- the remote engine against a local server speaking Codapi's protocol ---------------------------
+
+
+def _remote(server: CodapiServer, **kwargs: object) -> CodapiEngine:
+    return CodapiEngine(base_url=server.url, backoff_s=0.01, **kwargs)  # type: ignore[arg-type]
+
+
+async def _execute(engine: CodapiEngine, code: str, mode: str):
+    try:
+        return await engine.execute(code, mode)
+    finally:
+        await engine.close()
+
+
+def test_remote_success_and_compile_failure_with_real_zig(codapi_server: CodapiServer) -> None:
+    engine = _remote(codapi_server)
+
+    async def both():
+        try:
+            return await engine.execute(HELLO, "run"), await engine.execute(BROKEN, "run")
+        finally:
+            await engine.close()
+
+    ok, broken = asyncio.run(both())
+    assert (ok.verdict, ok.stdout, ok.zig_version, ok.engine) == (Verdict.OK, "hi\n", "0.14.0", "remote")
+    assert broken.verdict is Verdict.COMPILE_ERROR
+    assert "use of undeclared identifier 'missing'" in broken.stderr
+    first = codapi_server.requests[0]
+    assert set(first) == {"sandbox", "command", "files"} and first["sandbox"] == "zig" and first["command"] == "run"
+
+
+@pytest.mark.parametrize(("status", "text"), [(400, "files: empty"), (404, "unknown sandbox")])
+def test_remote_client_errors_stop_without_retrying(codapi_server: CodapiServer, status: int, text: str) -> None:
+    codapi_server.replies.append(Reply(status, execution("-", False, stderr=text)))
+    engine = _remote(codapi_server)
+    with pytest.raises(CodapiError, match=f"HTTP {status} {text}"):
+        asyncio.run(_execute(engine, HELLO, "run"))
+    assert engine.requests == 1
+
+
+def test_remote_unknown_command_is_codapis_404(codapi_server: CodapiServer) -> None:
+    engine = _remote(codapi_server, commands={"run": "compile"})
+    with pytest.raises(CodapiError, match="HTTP 404 unknown command"):
+        asyncio.run(_execute(engine, HELLO, "run"))
+
+
+def test_remote_retries_429_and_5xx(codapi_server: CodapiServer) -> None:
+    codapi_server.replies.extend(
+        [
+            Reply(200, execution("-", True, stdout="0.14.0")),  # the version probe
+            Reply(429, execution("-", False, stderr="busy: try again later"), headers={"Retry-After": "0"}),
+            Reply(500, execution("-", False, stderr="internal error")),
+            Reply(200, execution("-", True, stdout="hi\n", duration=12)),
+        ]
+    )
+    engine = _remote(codapi_server)
+    result = asyncio.run(_execute(engine, HELLO, "run"))
+    assert (result.verdict, result.stdout, result.duration_ms) == (Verdict.OK, "hi\n", 12.0)
+    assert engine.requests == 4
+
+
+def test_remote_gives_up_after_retries_as_a_sandbox_error(codapi_server: CodapiServer) -> None:
+    codapi_server.replies.append(Reply(200, execution("-", True, stdout="0.14.0")))
+    codapi_server.replies.extend(Reply(429, execution("-", False, stderr="busy: try again later")) for _ in range(3))
+    engine = _remote(codapi_server, max_retries=2)
+    result = asyncio.run(_execute(engine, HELLO, "run"))
+    assert result.verdict is Verdict.SANDBOX_ERROR
+    assert "failed 3 times: HTTP 429 busy: try again later" in result.stderr
+
+
+def test_remote_codapi_timeout_answer_and_a_hung_server(codapi_server: CodapiServer) -> None:
+    codapi_server.replies.extend(
+        [
+            Reply(200, execution("-", True, stdout="0.14.0")),
+            Reply(200, execution("-", False, stderr="code execution timeout")),
+            Reply(200, execution("-", True), delay_s=2.0),  # longer than the client's timeout
+            Reply(200, execution("-", True), delay_s=2.0),
+        ]
+    )
+    engine = _remote(codapi_server, timeout_s=0.3, max_retries=1)
+
+    async def both():
+        try:
+            return await engine.execute(HELLO, "run"), await engine.execute(HELLO, "run")
+        finally:
+            await engine.close()
+
+    timed_out, hung = asyncio.run(both())
+    assert timed_out.verdict is Verdict.TIMEOUT
+    assert hung.verdict is Verdict.SANDBOX_ERROR and "TimeoutError" in hung.stderr
+
+
+def test_classify_codapi_answers() -> None:
+    assert (
+        classify_codapi(
+            "test",
+            False,
+            "1/1 t.test.a...FAIL (TestUnexpectedResult)\n0 passed; 0 skipped; 1 failed.\n (exit status 1)",
+        )
+        is Verdict.TEST_FAILURE
+    )
+    assert (
+        classify_codapi("test", False, "thread 1 panic: integer overflow\n (signal: aborted)") is Verdict.RUNTIME_ERROR
+    )
+    assert (
+        classify_codapi("run", False, "main.zig:2:5: error: use of undeclared identifier 'x'") is Verdict.COMPILE_ERROR
+    )
+    assert classify_codapi("run", False, "error: OutOfMemory\n (exit status 1)") is Verdict.KILLED
+
+
+# --- the canary ------------------------------------------------------------------------------
+
+
+def test_canary_passes_with_the_local_engine(zig_sandbox_root: Path, examples: pl.DataFrame) -> None:
+    report = asyncio.run(run_canary(LocalZigEngine(zig_sandbox_root), examples))
+    assert report.passed, report.problems
+    assert report.zig_version == "0.14.0"
+    assert sorted(report.examples["name"]) == sorted(CANARY_EXAMPLES)
+
+
+def _scripted_canary(server: CodapiServer, version: str, ok: bool) -> None:
+    server.replies.append(Reply(200, execution("-", True, stdout=version)))
+    server.replies.extend(Reply(200, execution("-", ok, stdout="")) for _ in CANARY_EXAMPLES)
+
+
+def test_canary_fails_on_a_wrong_version_or_wrong_verdicts(codapi_server: CodapiServer, examples: pl.DataFrame) -> None:
+    _scripted_canary(codapi_server, "0.13.0", ok=True)  # an engine that says "ok" to everything
+    engine = _remote(codapi_server)
+
+    async def canary():
+        try:
+            return await run_canary(engine, examples)
+        finally:
+            await engine.close()
+
+    report = asyncio.run(canary())
+    assert not report.passed
+    assert report.problems[0] == "the remote engine runs Zig 0.13.0, not 0.14.0"
+    assert any(p.startswith("test_blocks.zig: expected compile_error, got ok") for p in report.problems)
+    assert len(report.problems) == 1 + 4  # the version, and the four examples that must fail
+
+
+# --- the Dagster multi-asset ------------------------------------------------------------------
+
+
+def _definitions(docs_markdown: str, pairs: pl.DataFrame):
+    @dg.asset(name="qa_pairs", group_name="generation")
+    def qa_pairs_stub() -> pl.DataFrame:
+        return pairs
+
+    @dg.asset(name="doc_sections", group_name="docs")
+    def doc_sections_stub() -> pl.DataFrame:
+        return sections_frame(split_sections(docs_markdown))
+
+    return [qa_pairs_stub, doc_sections_stub, pair_validation]
+
+
+def test_materialize_validated_and_rejected_pairs(
+    docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
+) -> None:
+    resources = {
+        "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+        "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
+    }
+    result = dg.materialize(
+        _definitions(docs_markdown, PAIRS), resources=resources, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    validated = pl.read_parquet(tmp_path / "assets" / "validated_pairs.parquet")
+    rejected = pl.read_parquet(tmp_path / "assets" / "rejected_pairs.parquet")
+    assert sorted(rejected["pair_id"]) == ["broken", "needs_main", "wrong_output"]
+    assert validated.height == 6
+    checks = result.get_asset_check_evaluations()
+    assert [(c.check_name, c.passed) for c in checks] == [(CANARY_CHECK, True)]
+    metadata = result.asset_materializations_for_node("pair_validation")[0].metadata
+    assert metadata["pass_rate"].value == pytest.approx(4 / 7, abs=1e-3)
+    assert metadata["verdicts"].value == {"ok": 4, "no_code": 2, "compile_error": 2, "wrong_output": 1}
+    assert metadata["pass_rate_by_kind"].value == {"code": pytest.approx(4 / 7, abs=1e-3)}
+
+
+def test_failed_canary_stops_validation_with_a_clear_message(
+    docs_markdown: str, data_dir: Path, codapi_server: CodapiServer, tmp_path: Path
+) -> None:
+    _scripted_canary(codapi_server, "0.14.0", ok=True)
+    resources = {
+        "codapi": CodapiClient(engine="remote", base_url=codapi_server.url, retry_backoff_s=0.01),
+        "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
+    }
+    result = dg.materialize(
+        _definitions(docs_markdown, PAIRS),
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error_display_string
+    assert "validation stopped: the remote Zig engine disagrees with the reference" in message
+    assert "test_blocks.zig: expected compile_error, got ok" in message
+    assert not (tmp_path / "assets" / "validated_pairs.parquet").exists()
+    assert len(codapi_server.requests) == 1 + len(CANARY_EXAMPLES)  # no pair was sent
