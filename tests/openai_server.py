@@ -168,8 +168,16 @@ class OpenAIServer:
         self.answered += 1
         return web.json_response(payload, headers=reply.headers)
 
+    async def _stop(self) -> None:
+        await self._runner.cleanup()
+        # Handlers still sleeping out a scripted delay: end them instead of leaving them pending.
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
