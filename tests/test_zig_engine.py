@@ -54,6 +54,7 @@ def checks(zig_sandbox_root: Path, listener: socket.socket, victim: Path) -> dic
         "test_panic": (STD + 'test "overflow" {\n    var x: u8 = 255;\n    x += 1;\n    _ = &x;\n}\n', "test"),
         "compile_error": (_program("undefined_name = 1;"), "run"),
         "needs_main": ('const x = 5;\nstd.debug.print("{}\\n", .{x});\n', "build-obj"),
+        "unreferenced_type_error": ('pub fn add(a: i32, b: i32) i32 {\n    return a + b + "x";\n}\n', "build-obj"),
         "declarations_only": ("pub fn add(a: i32, b: i32) i32 {\n    return a + b;\n}\n", "build-obj"),
         "runtime_error": (_program("return error.Boom;"), "run"),
         "infinite_loop": (_program("while (true) {}"), "run"),
@@ -130,6 +131,7 @@ def _leftover_processes() -> list[int]:
         ("compile_error", Verdict.COMPILE_ERROR),
         ("needs_main", Verdict.COMPILE_ERROR),
         ("declarations_only", Verdict.OK),
+        ("unreferenced_type_error", Verdict.COMPILE_ERROR),  # build-obj checks every public declaration
         ("runtime_error", Verdict.RUNTIME_ERROR),
         ("write_inside", Verdict.OK),
     ],

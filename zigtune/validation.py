@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import polars as pl
@@ -208,7 +208,8 @@ async def check_examples(engine: Engine, examples: pl.DataFrame) -> pl.DataFrame
 
     async def one(example: dict[str, Any]) -> dict[str, Any]:
         mode = REFERENCE_MODES[example["kind"]]
-        result = await engine.execute(example["code"], mode, BuildOptions.from_annotation(example["options"] or ""))
+        options = replace(BuildOptions.from_annotation(example["options"] or ""), file_name=example["name"])
+        result = await engine.execute(example["code"], mode, options)
         reason = disagreement(example["expect"], example["error_text"], result)
         return {
             "name": example["name"],

@@ -42,6 +42,15 @@ MODES = ("test", "run", "build-obj", "ast-check")
 
 KIB, MIB = 1024, 1024 * 1024
 
+#: The root file of a build-obj check (see ``_compile_argv``).
+OBJECT_ROOT = "zigtune_object_root.zig"
+#: ``std.testing.refAllDecls`` does nothing outside tests, hence the loop.
+OBJECT_ROOT_TEMPLATE = """const checked = @import("SOURCE");
+comptime {
+    for (@typeInfo(checked).@"struct".decls) |declaration| _ = &@field(checked, declaration.name);
+}
+"""
+
 #: Printed by the sandbox wrapper when it cannot set itself up; the run is then a sandbox_error.
 SANDBOX_MARKER = "zigtune-sandbox:"
 
@@ -86,6 +95,7 @@ class BuildOptions:
     optimize: str | None = None
     link_libc: bool = False
     extra_args: tuple[str, ...] = ()
+    file_name: str = "main.zig"  # the root file's name: type names and @src() depend on it
 
     @classmethod
     def from_annotation(cls, options: str) -> BuildOptions:
@@ -103,6 +113,13 @@ class BuildOptions:
                 values["extra_args"].append(value)  # type: ignore[union-attr]
             # disable_cache and verbose_cimport change what is printed, not whether the code compiles.
         return cls(**{**values, "extra_args": tuple(values["extra_args"])})  # type: ignore[arg-type]
+
+    @property
+    def source_name(self) -> str:
+        """``file_name`` when it is a plain ``.zig`` file name, else ``main.zig``."""
+        name = self.file_name
+        safe = name.endswith(".zig") and "/" not in name and not name.startswith(".") and "\x00" not in name
+        return name if safe else "main.zig"
 
     def compiler_args(self) -> list[str]:
         args = []
@@ -280,7 +297,11 @@ class LocalZigEngine:
         elif mode == "run":
             command = [zig, "build-exe", source.name, f"-femit-bin={output}", *options.compiler_args()]
         elif mode == "build-obj":
-            command = [zig, "build-obj", source.name, f"-femit-bin={output}.o", *options.compiler_args()]
+            # Zig analyses lazily: a declaration nobody references is never type-checked. The root
+            # file references every public declaration of the snippet, so they are all checked.
+            root = source.with_name(OBJECT_ROOT)
+            root.write_text(OBJECT_ROOT_TEMPLATE.replace("SOURCE", source.name), encoding="utf-8")
+            command = [zig, "build-obj", root.name, f"-femit-bin={output}.o", *options.compiler_args()]
         else:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
         limits = self.limits
@@ -330,7 +351,7 @@ class LocalZigEngine:
             return ExecResult(verdict, round(elapsed, 1), stdout, stderr, version, self.name)
 
         try:
-            source = workdir / "main.zig"
+            source = workdir / options.source_name
             source.write_text(code, encoding="utf-8")
             binary = workdir / "main"
             compiled = await run_limited(
