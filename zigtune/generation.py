@@ -12,6 +12,7 @@ paying for it twice. Retries (429 with ``Retry-After``, 5xx, timeouts, dropped c
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -156,6 +157,41 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
+class PriorityGate:
+    """A bounded semaphore whose waiters enter lowest ``priority`` first (FIFO among equals).
+
+    Later rounds of a section's chain (continuations, repairs) wait ahead of first rounds, so a
+    long section's chain does not trail behind every other section at the end of a run.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self.waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.sequence = 0
+
+    async def acquire(self, priority: int) -> None:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sequence += 1
+        heapq.heappush(self.waiters, (priority, self.sequence, future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            _, _, future = heapq.heappop(self.waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self.free += 1
+
+
 class LLMCaller:
     """Cached, bounded, paced chat calls; the answer dict is what the cache stores."""
 
@@ -166,12 +202,13 @@ class LLMCaller:
         self.cache = cache
         self.settings = settings
         self.stats = stats
-        self.semaphore = asyncio.Semaphore(settings.max_concurrency)
+        self.gate = PriorityGate(settings.max_concurrency)
         self.pacer = Pacer(settings.requests_per_minute)
         # Whether this server takes a json_schema response_format, remembered across runs so an
         # unchanged re-run against a server without it still makes no call.
         self.capability_key = cache_key("supports_json_schema", str(client.base_url), settings.model)
         remembered = cache.get(self.capability_key)
+        self.capability_saved = remembered is True
         if settings.structured_output == "auto":
             self.structured = remembered if isinstance(remembered, bool) else True
         else:
@@ -191,27 +228,29 @@ class LLMCaller:
             }
         return request
 
-    async def chat(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+    async def chat(self, messages: list[dict[str, str]], priority: int = 0) -> dict[str, Any]:
+        """One chat answer, from the cache or the server; lower ``priority`` values go first."""
         structured = self.structured
         try:
-            return await self._cached_call(self._request(messages, structured))
+            return await self._cached_call(self._request(messages, structured), priority)
         except LLMCallError as failure:
             fallback = structured and self.settings.structured_output == "auto"
             if not (fallback and failure.reason in ("api_status_400", "api_status_422")):
                 raise
-        answer = await self._cached_call(self._request(messages, False))
+        answer = await self._cached_call(self._request(messages, False), priority)
         # Only a plain request that then works proves the schema was what the server refused.
         self.structured = False
         self.cache.put(self.capability_key, False)
         return answer
 
-    async def _cached_call(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def _cached_call(self, request: dict[str, Any], priority: int) -> dict[str, Any]:
         key = cache_key("chat.completions", request)
         cached = self.cache.get(key)
         if cached is not None:
             self.stats.calls_cached += 1
             return cached
-        async with self.semaphore:
+        await self.gate.acquire(priority)
+        try:
             await self.pacer.wait()
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
@@ -224,6 +263,8 @@ class LLMCaller:
                 raise LLMCallError(reason, str(error).splitlines()[0][:300]) from None
             finally:
                 self.stats.in_flight -= 1
+        finally:
+            self.gate.release()
         usage = completion.usage
         choice = completion.choices[0] if completion.choices else None
         answer = {
@@ -235,8 +276,9 @@ class LLMCaller:
         }
         self.stats.prompt_tokens += answer["prompt_tokens"]
         self.stats.completion_tokens += answer["completion_tokens"]
-        if answer["structured"] and self.settings.structured_output == "auto":
+        if answer["structured"] and self.settings.structured_output == "auto" and not self.capability_saved:
             self.cache.put(self.capability_key, True)
+            self.capability_saved = True
         self.cache.put(key, answer)
         return answer
 
@@ -264,7 +306,7 @@ async def _generate_section(
             )
         )
 
-    for _ in range(rounds):
+    for round_number in range(rounds):
         prompt = (
             templates.render_first_round(section.text)
             if last_response is None
@@ -272,7 +314,7 @@ async def _generate_section(
         )
         messages = [{"role": "system", "content": templates.system}, {"role": "user", "content": prompt}]
         try:
-            answer = await caller.chat(messages)
+            answer = await caller.chat(messages, priority=-round_number)
             parsed = parse_reply(answer["content"])
             if not parsed.pairs:
                 caller.stats.repairs += 1
@@ -283,7 +325,7 @@ async def _generate_section(
                     {"role": "assistant", "content": answer["content"]},
                     {"role": "user", "content": templates.render_repair(parsed.first_reason or "no pairs")},
                 ]
-                parsed = parse_reply((await caller.chat(repair))["content"])
+                parsed = parse_reply((await caller.chat(repair, priority=-round_number - 1))["content"])
         except LLMCallError as failure:
             reject(Problem(failure.reason, str(failure)))
             return
