@@ -1,0 +1,115 @@
+"""Stage 4: the chatml dataset — train/eval JSONL split by section, deduplicated, with a card."""
+
+import hashlib
+
+import dagster as dg
+import polars as pl
+
+from zigtune import settings
+from zigtune.chatml import render_chatml
+from zigtune.dataset_build import DatasetBuild, DatasetError, DatasetSettings, build_dataset, write_dataset
+from zigtune.dataset_card import Funnel, dataset_card
+from zigtune.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+from zigtune.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
+
+CODE_VERSION = "1"
+PREVIEW_CHARS = 1200
+
+
+class ChatmlDatasetConfig(dg.Config):
+    eval_fraction: float = DEFAULT_EVAL_FRACTION
+    """Share of doc sections held out for eval (whole sections, never single pairs). 0 keeps all in train."""
+
+    seed: int = DEFAULT_SEED
+    """Seed of the section split (the original's 3407). Same seed and pairs: byte-identical files."""
+
+    near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD
+    """Instructions this similar (word-trigram Jaccard) to a kept one are removed; exact repeats always are."""
+
+    system_prompt: str | None = None
+    """A system turn put first in every conversation. None, as in the original: user and assistant only."""
+
+    preview_rows: int = 3
+    """How many train rows the metadata shows rendered as Qwen2.5 ChatML."""
+
+
+def _preview(build: DatasetBuild, rows: int) -> str:
+    """A few rows as the ChatML text of the original's example (no default system turn injected)."""
+    blocks = []
+    for row in build.split(TRAIN).head(rows).iter_rows(named=True):
+        text = render_chatml(row["conversations"])
+        text = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
+        head = (
+            f"**train line {row['line']}** · {row['breadcrumb']} · {row['generator']}/{row['kind']} · {row['verdict']}"
+        )
+        blocks.append(f"{head}\n\n````text\n{text}````")
+    return "\n\n".join(blocks)
+
+
+@dg.asset(group_name="dataset", kinds={"jsonl", "parquet"}, code_version=CODE_VERSION)
+def chatml_dataset(
+    context: dg.AssetExecutionContext,
+    config: ChatmlDatasetConfig,
+    doc_sections: pl.DataFrame,
+    qa_pairs: pl.DataFrame,
+    qa_rejects: pl.DataFrame,
+    validated_pairs: pl.DataFrame,
+    rejected_pairs: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """``train.jsonl`` / ``eval.jsonl`` in the original's ``{"conversations": [...]}`` format, split by
+    section, exact and near-duplicate instructions removed, provenance in parquet beside them, and a
+    dataset card (``README.md``). The value is one row per split: its path, rows and hash.
+    """
+    dataset_settings = DatasetSettings(
+        eval_fraction=config.eval_fraction,
+        seed=config.seed,
+        near_duplicate_threshold=config.near_duplicate_threshold,
+        system_prompt=config.system_prompt or None,
+    )
+    try:
+        build = build_dataset(validated_pairs, doc_sections, dataset_settings)
+    except (DatasetError, ValueError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    funnel = Funnel.from_frames(
+        build,
+        sections=doc_sections,
+        qa_pairs=qa_pairs,
+        qa_rejects=qa_rejects,
+        validated=validated_pairs,
+        rejected=rejected_pairs,
+    )
+    directory = settings.data_dir() / "dataset"
+    files = write_dataset(build, directory, dataset_card(build, funnel))
+    rows = dict(zip(files["split"], files["rows"], strict=True))
+    context.log.info(
+        f"{rows[TRAIN]} train and {rows[EVAL]} eval conversations; {build.duplicates.height} duplicates removed"
+    )
+    version = hashlib.sha256("".join(files["sha256"]).encode()).hexdigest()
+    return dg.Output(
+        files,
+        data_version=dg.DataVersion(version),
+        metadata={
+            "directory": dg.MetadataValue.path(str(directory)),
+            "train_path": dg.MetadataValue.path(str(directory / "train.jsonl")),
+            "eval_path": dg.MetadataValue.path(str(directory / "eval.jsonl")),
+            "card": dg.MetadataValue.path(str(directory / "README.md")),
+            "train_rows": rows[TRAIN],
+            "eval_rows": rows[EVAL],
+            "train_sections": int(files["sections"][0]),
+            "eval_sections": int(files["sections"][1]),
+            "duplicates_removed": build.duplicates.height,
+            "duplicates_by_reason": dg.MetadataValue.json(build.dedup_counts),
+            "yield": dg.MetadataValue.json(
+                {
+                    "sections": funnel.sections,
+                    "pairs": funnel.pairs,
+                    "validated": funnel.validated,
+                    "deduplicated": funnel.deduplicated,
+                }
+            ),
+            "zig_version": ", ".join(funnel.zig_versions),
+            "seed": config.seed,
+            "eval_fraction": config.eval_fraction,
+            "preview": dg.MetadataValue.md(_preview(build, config.preview_rows)),
+        },
+    )

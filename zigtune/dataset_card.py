@@ -1,0 +1,186 @@
+"""The dataset card (``README.md`` beside the files): what is inside, where it came from, what was dropped.
+
+The card has Hugging Face's YAML header, so ``datasets.load_dataset(<dataset dir>)`` finds the train
+and eval splits by itself. It holds no date or path, so the same inputs give the same bytes.
+No dagster here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from zigtune.dataset_build import DatasetBuild
+from zigtune.metadata import markdown_table
+from zigtune.splitting import SPLITS
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """How many items each stage kept, and why the rest were dropped (stage -> reason -> count)."""
+
+    sections: int
+    pairs: int
+    validated: int
+    deduplicated: int
+    rejects: dict[str, dict[str, int]] = field(default_factory=dict)
+    zig_versions: tuple[str, ...] = ()
+    engines: tuple[str, ...] = ()
+
+    @classmethod
+    def from_frames(
+        cls,
+        build: DatasetBuild,
+        *,
+        sections: pl.DataFrame,
+        qa_pairs: pl.DataFrame,
+        qa_rejects: pl.DataFrame,
+        validated: pl.DataFrame,
+        rejected: pl.DataFrame,
+    ) -> Funnel:
+        def count(values: pl.Series) -> dict[str, int]:
+            return dict(sorted(Counter(str(v) for v in values.to_list()).items()))
+
+        def distinct(values: pl.Series) -> tuple[str, ...]:
+            return tuple(sorted({str(v) for v in values.drop_nulls().to_list() if v}))
+
+        return cls(
+            sections=sections.height,
+            pairs=qa_pairs.height,
+            validated=validated.height,
+            deduplicated=build.rows.height,
+            rejects={
+                "generation": count(qa_rejects["reason"]),
+                "validation": count(rejected["verdict"]),
+                "deduplication": dict(build.dedup_counts),
+            },
+            zig_versions=distinct(pl.concat([validated["zig_version"], rejected["zig_version"]])),
+            engines=distinct(pl.concat([validated["engine"], rejected["engine"]])),
+        )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "–"
+
+
+def _by_split(build: DatasetBuild) -> pl.DataFrame:
+    rows = []
+    for name in SPLITS:
+        frame = build.split(name)
+        kinds, generators = Counter(frame["kind"].to_list()), Counter(frame["generator"].to_list())
+        rows.append(
+            {
+                "split": name,
+                "rows": frame.height,
+                "sections": frame["section_id"].n_unique(),
+                "concept": kinds["concept"],
+                "code": kinds["code"],
+                "docs": generators["docs"],
+                "llm": generators["llm"],
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def _yield(funnel: Funnel) -> pl.DataFrame:
+    per_section = f"{funnel.pairs / funnel.sections:.2f} per section" if funnel.sections else "–"
+    stages = [
+        ("doc sections", funnel.sections, ""),
+        ("QA pairs", funnel.pairs, per_section),
+        ("validated pairs", funnel.validated, f"{_percent(funnel.validated, funnel.pairs)} of pairs"),
+        (
+            "deduplicated (train + eval)",
+            funnel.deduplicated,
+            f"{_percent(funnel.deduplicated, funnel.validated)} of validated",
+        ),
+    ]
+    return pl.DataFrame([{"stage": s, "rows": n, "yield": y} for s, n, y in stages])
+
+
+def _rejects(funnel: Funnel) -> pl.DataFrame:
+    rows = [
+        {"stage": stage, "reason": reason, "pairs": n}
+        for stage, reasons in funnel.rejects.items()
+        for reason, n in reasons.items()
+    ]
+    return pl.DataFrame(rows, schema={"stage": pl.Utf8, "reason": pl.Utf8, "pairs": pl.Int64})
+
+
+def _templates(build: DatasetBuild) -> pl.DataFrame:
+    return (
+        build.rows.group_by("generator", "model", "template_hash")
+        .len("rows")
+        .sort("generator", "model", "template_hash")
+    )
+
+
+_HEADER = """---
+pretty_name: zigtune — Zig 0.14 instruction pairs
+language:
+- en
+license: mit
+task_categories:
+- text-generation
+tags:
+- zig
+- code
+- chatml
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: train.jsonl
+  - split: eval
+    path: eval.jsonl
+---
+"""
+
+
+def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
+    """The card's markdown text."""
+    settings = build.settings
+    rejects = _rejects(funnel)
+    verdicts = build.rows.group_by("verdict").len("rows").sort("verdict")
+    zig = ", ".join(funnel.zig_versions) or "unknown (no code was checked)"
+    engines = ", ".join(funnel.engines) or "none"
+    system = f"`{settings.system_prompt}`" if settings.system_prompt else "none (user, assistant turns only)"
+    sections = [
+        _HEADER,
+        "# zigtune: Zig 0.14 instruction pairs\n",
+        "Instruction/response pairs about the Zig 0.14 language reference, written by zigtune's "
+        "generators, with every piece of Zig code compiled and run before it was kept. One "
+        '`{"conversations": [{"role": "user", ...}, {"role": "assistant", ...}]}` per line, the format '
+        "of the original write-up's `zig_dataset_chatml.jsonl` (Unsloth `standardize_sharegpt`, TRL SFT).\n",
+        "## Files\n",
+        "| file | what |\n|---|---|\n"
+        "| `train.jsonl`, `eval.jsonl` | the conversations, nothing else |\n"
+        "| `train.parquet`, `eval.parquet` | the same rows in the same order (`line`), with provenance: "
+        "section id, generator, model, template hash, verdict, Zig version |\n"
+        "| `duplicates.parquet` | every pair removed as a duplicate, with the pair it repeats |\n",
+        "## Counts by split\n",
+        markdown_table(_by_split(build)) + "\n",
+        "Split by section: every pair of a section is on one side, so no section id is in both splits.\n",
+        "## Yield\n",
+        markdown_table(_yield(funnel)) + "\n",
+        "## Rejects by reason\n",
+        (markdown_table(rejects) if rejects.height else "None.") + "\n",
+        "## Verdicts of kept pairs\n",
+        markdown_table(verdicts) + "\n",
+        "`ok`: the code compiled and ran (or its tests passed); `no_code`: a pair without code; "
+        "`unchecked`: left out of a validation sample.\n",
+        "## Zig\n",
+        f"Code checked with Zig {zig} (engine: {engines}).\n",
+        "## Generators and templates\n",
+        markdown_table(_templates(build)) + "\n",
+        "## Settings\n",
+        f"- seed: {settings.seed}\n"
+        f"- eval fraction (of sections): {settings.eval_fraction}\n"
+        f"- near-duplicate threshold (word-trigram Jaccard of instructions): {settings.near_duplicate_threshold}\n"
+        f"- system prompt: {system}\n",
+        "## Loading\n",
+        "```python\nfrom datasets import load_dataset\n\n"
+        'dataset = load_dataset("json", data_files={"train": "train.jsonl", "eval": "eval.jsonl"})\n```\n',
+    ]
+    return "\n".join(sections)
