@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -267,3 +268,77 @@ def test_fails_clearly_in_dagster_when_nothing_was_validated(reference, data_dir
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no validated pairs" in str(failure.event_specific_data.error)
     assert not (data_dir / "dataset" / "train.jsonl").exists()
+
+
+# --- the real chain: docs -> sections -> qa_pairs (docs generator) -> validated_pairs -> chatml_dataset ----
+
+
+def canary_slice(docs_markdown: str) -> str:
+    """The reference cut to the six sections that hold the validation canary's examples.
+
+    The canary must find its examples in ``doc_sections``, so this is the smallest slice of the real
+    reference on which the whole chain, canary included, runs (~17 pairs, a dozen Zig compiles).
+    """
+    from zigtune.validation import CANARY_EXAMPLES
+
+    sections = sections_frame(split_sections(docs_markdown))
+    names = pl.col("examples").list.eval(pl.element().struct.field("name").is_in(list(CANARY_EXAMPLES)))
+    return "".join(sections.filter(names.list.any())["text"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
+def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
+    docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
+) -> None:
+    from zigtune.assets import dataset, docs, qa_pairs, validation
+    from zigtune.assets.dataset import PREVIEW_CHARS
+    from zigtune.io_manager import ParquetIOManager
+    from zigtune.resources.codapi import CodapiClient
+    from zigtune.resources.novita import NovitaClient
+
+    docs_path = tmp_path / "slice.md"
+    docs_path.write_text(canary_slice(docs_markdown), encoding="utf-8")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [
+                stage_asset
+                for stage in (docs, qa_pairs, validation, dataset)
+                for stage_asset in dg.load_assets_from_modules([stage])
+            ],
+            resources={
+                "io_manager": ParquetIOManager(),
+                "novita": NovitaClient(),
+                "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+            },
+            run_config={
+                "ops": {
+                    "zig_docs": {"config": {"source": str(docs_path)}},
+                    "qa_generation": {"config": {"generator": "docs"}},
+                }
+            },
+            instance=instance,
+        )
+    assert result.success
+    sections = pl.read_parquet(data_dir / "assets" / "doc_sections.parquet")
+    pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")
+    validated = pl.read_parquet(data_dir / "assets" / "validated_pairs.parquet")
+    assert sections.height == 6 and pairs.height >= 12 and validated.height > 0
+    metadata = {k: v.value for k, v in result.asset_materializations_for_node("chatml_dataset")[0].metadata.items()}
+    assert metadata["train_rows"] + metadata["eval_rows"] + metadata["duplicates_removed"] == validated.height
+    assert metadata["yield"] == {
+        "sections": 6,
+        "pairs": pairs.height,
+        "validated": validated.height,
+        "deduplicated": metadata["train_rows"] + metadata["eval_rows"],
+    }
+    assert metadata["train_sections"] == 5 and metadata["eval_sections"] == 1  # round(0.1 * 6) sections held out
+    assert metadata["zig_version"] == "0.14.0"
+    train, eval_ = (pl.read_parquet(data_dir / "dataset" / f"{name}.parquet") for name in ("train", "eval"))
+    assert not set(train["section_id"]) & set(eval_["section_id"])
+    assert set(train["pair_id"]) | set(eval_["pair_id"]) <= set(validated["pair_id"])
+    lines = (data_dir / "dataset" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == metadata["train_rows"]
+    first = json.loads(lines[0])
+    assert render_chatml(first)[:PREVIEW_CHARS] in metadata["preview"]  # the first train row, as ChatML
+    card = (data_dir / "dataset" / "README.md").read_text(encoding="utf-8")
+    assert "Code checked with Zig 0.14.0" in card and f"| QA pairs | {pairs.height} |" in card
