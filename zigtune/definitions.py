@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
-from zigtune.assets import docs, qa_pairs, validation
+from zigtune.assets import dataset, docs, qa_pairs, validation
 from zigtune.io_manager import ParquetIOManager
 from zigtune.resources.codapi import CodapiClient
 from zigtune.resources.novita import novita_from_env
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
-STAGES = [docs, qa_pairs, validation]
+STAGES = [docs, qa_pairs, validation, dataset]
 
 assets = [a for stage in STAGES for a in dg.load_assets_from_modules([stage])]
 asset_checks = [c for stage in STAGES for c in dg.load_asset_checks_from_modules([stage])]
