@@ -7,7 +7,10 @@ ZIGTUNE_DOCS ?= $(firstword $(wildcard $(CURDIR)/../shared/data/zig-0.14.0-docs.
 export ZIGTUNE_DOCS
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run test dev lint
+# System packages the tests use: a real headless browser for the web UI test.
+SYSTEM_PACKAGES ?= chromium
+
+.PHONY: install system-deps run test dev lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +24,14 @@ run: install  ## the main job on embedded defaults: local Zig engine, offline ge
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster job execute -m zigtune.definitions -j data_pipeline
 
-test: install
+system-deps:  ## Debian packages the tests need, installed only when missing (needs root or sudo)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+test: install system-deps
 	$(BIN)/python -m pytest
 
 dev: install  ## the web UI on http://127.0.0.1:3000

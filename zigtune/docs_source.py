@@ -142,11 +142,13 @@ async def _fetch(url: str, cache_dir: Path, timeout: float) -> tuple[bytes, dict
             async for chunk in reply.content.iter_chunked(1 << 16):
                 size += len(chunk)
                 if size > MAX_DOWNLOAD_BYTES:
-                    raise DocsSourceError(f"{url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB: not the Zig reference")
+                    raise DocsSourceError(
+                        f"{url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB: not the Zig reference"
+                    )
                 chunks.append(chunk)
             data = b"".join(chunks)
             meta = {"etag": reply.headers.get("ETag"), "last_modified": reply.headers.get("Last-Modified")}
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
         reason = "timed out" if isinstance(error, asyncio.TimeoutError) else str(error) or type(error).__name__
         raise DocsSourceError(f"cannot download {url}: {reason}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +179,7 @@ async def _probe(url: str, timeout: float) -> dict[str, str | None]:
             if reply.status >= 400:
                 raise DocsSourceError(f"{url} answered HTTP {reply.status} {reply.reason}: check the URL")
             return {"etag": reply.headers.get("ETag"), "last_modified": reply.headers.get("Last-Modified")}
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
         reason = "timed out" if isinstance(error, asyncio.TimeoutError) else str(error) or type(error).__name__
         raise DocsSourceError(f"cannot reach {url}: {reason}") from error
 
@@ -191,7 +193,9 @@ def docs_fingerprint(source: str, cache_dir: Path, timeout: float = DOWNLOAD_TIM
     if not is_url(source):
         path = Path(source).expanduser()
         if not path.is_file():
-            raise DocsSourceError(f"docs file {source} does not exist: set ZIGTUNE_DOCS to a .md or .html file, or a URL")
+            raise DocsSourceError(
+                f"docs file {source} does not exist: set ZIGTUNE_DOCS to a .md or .html file, or a URL"
+            )
         return hashlib.sha256(path.read_bytes()).hexdigest()
     headers = asyncio.run(_probe(source, timeout))
     if headers.get("etag") or headers.get("last_modified"):

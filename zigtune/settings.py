@@ -33,3 +33,33 @@ def data_dir() -> Path:
 def docs_source() -> str:
     """The docs source a run uses when its config names none: ``ZIGTUNE_DOCS`` or the official page."""
     return os.environ.get(DOCS_SOURCE_ENV) or DEFAULT_DOCS_SOURCE
+
+
+#: Cron of the docs observation (default hourly): ``ZIGTUNE_DOCS_CRON``.
+DOCS_CRON_ENV = "ZIGTUNE_DOCS_CRON"
+DEFAULT_DOCS_CRON = "0 * * * *"
+
+#: ``ZIGTUNE_AUTO_TRAIN=1`` lets automation retrain (and re-evaluate) when the dataset's content changes.
+AUTO_TRAIN_ENV = "ZIGTUNE_AUTO_TRAIN"
+
+
+def docs_cron() -> str:
+    """How often the docs source is checked for changes."""
+    return os.environ.get(DOCS_CRON_ENV) or DEFAULT_DOCS_CRON
+
+
+def auto_train() -> bool:
+    """Whether a changed dataset retrains the model on its own (off by default: it costs GPU hours)."""
+    return os.environ.get(AUTO_TRAIN_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+#: The QA generator runs use when their config says ``auto``: ``docs``, ``llm`` or ``both``.
+GENERATOR_ENV = "ZIGTUNE_GENERATOR"
+
+
+def generator() -> str:
+    """``ZIGTUNE_GENERATOR`` (``docs``/``llm``/``both``), else ``auto`` (decided by the API key)."""
+    value = (os.environ.get(GENERATOR_ENV) or "auto").strip().lower()
+    if value not in ("auto", "docs", "llm", "both"):
+        raise ValueError(f"{GENERATOR_ENV}={value!r}: use docs, llm or both")
+    return value

@@ -1,14 +1,13 @@
 """Stage 1: the Zig docs and their sections."""
 
-
 import json
 
+import dagster as dg
 import polars as pl
 
-import dagster as dg
 from zigtune import settings
+from zigtune.docs_source import DocsSourceError, docs_fingerprint, read_docs
 from zigtune.metadata import markdown_table
-from zigtune.docs_source import DocsSourceError, read_docs
 from zigtune.sections import (
     DEFAULT_MAX_SECTION_CHARS,
     DocsFormatError,
@@ -31,12 +30,31 @@ ZIG_DOCS_SCHEMA = pl.Schema(
 )
 
 
+@dg.observable_source_asset(group_name="docs")
+def zig_docs_source() -> dg.DataVersion:
+    """The docs where they live ($ZIGTUNE_DOCS, else the official 0.14.0 page), observed for changes.
+
+    Its data version is a cheap fingerprint: a file's sha256, or a URL's ETag/Last-Modified (the
+    body's sha256 when the server sends neither). A new version is recorded only when the docs
+    changed, and only then does automation bring ``zig_docs`` and everything after it up to date.
+    An unreachable source fails the observation with the reason and records nothing.
+    """
+    source = settings.docs_source()
+    try:
+        fingerprint = docs_fingerprint(source, settings.data_dir() / "downloads")
+    except DocsSourceError as error:
+        raise dg.Failure(
+            description=f"docs source unreachable, nothing changed: {error}", allow_retries=False
+        ) from None
+    return dg.DataVersion(fingerprint)
+
+
 class ZigDocsConfig(dg.Config):
     source: str | None = None
     """A .md or .html file, or an http(s) URL. Empty: $ZIGTUNE_DOCS, else the official 0.14.0 page."""
 
 
-@dg.asset(group_name="docs", kinds={"markdown"}, code_version="1")
+@dg.asset(group_name="docs", kinds={"markdown"}, code_version="1", deps=[zig_docs_source])
 def zig_docs(context: dg.AssetExecutionContext, config: ZigDocsConfig) -> dg.Output[pl.DataFrame]:
     """The Zig 0.14 language reference as markdown, from a file, an HTML page or a URL (cached).
 
@@ -101,7 +119,10 @@ def write_original_exports(sections: pl.DataFrame) -> None:
         {"id": i, "title": row["title"], "level": row["level"], "size": row["size"]}
         for i, row in enumerate(sections.select("title", "level", "size").iter_rows(named=True))
     ]
-    for name, content in (("zig_sections.jsonl", "\n".join(lines) + "\n"), ("zig_sections_stats.json", json.dumps(stats, indent=2))):
+    for name, content in (
+        ("zig_sections.jsonl", "\n".join(lines) + "\n"),
+        ("zig_sections_stats.json", json.dumps(stats, indent=2)),
+    ):
         partial = directory / f".{name}.partial"
         partial.write_text(content, encoding="utf-8")
         partial.replace(directory / name)

@@ -28,12 +28,14 @@ CODE_VERSION = f"1-{TEMPLATES.hash}-{DOCS_TEMPLATE_VERSION}"
 class QAPairsConfig(dg.Config):
     generator: Literal["auto", "llm", "docs", "both"] = "auto"
     """``docs``: deterministic pairs from the reference; ``llm``: the API; ``both``.
-    ``auto``: ``both`` when NOVITA_API_KEY is set, else ``docs``."""
+    ``auto``: $ZIGTUNE_GENERATOR if set, else ``both`` when NOVITA_API_KEY is set, else ``docs``."""
 
 
 def _choose(config: QAPairsConfig, novita: NovitaClient) -> tuple[str, str]:
     if config.generator != "auto":
         return config.generator, "configured"
+    if settings.generator() != "auto":
+        return settings.generator(), f"${settings.GENERATOR_ENV}"
     return ("both", f"{API_KEY_ENV} is set") if novita.has_key else ("docs", f"{API_KEY_ENV} is not set")
 
 
