@@ -16,7 +16,6 @@ import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -42,40 +41,41 @@ FORMS = (
 )
 
 
-def llm_like_pairs(sections: pl.DataFrame, per_section: int, seed: int = 0) -> tuple[list[dict], Counter[str]]:
+def llm_like_pairs(sections: pl.DataFrame, per_section: int, seed: int = 0) -> tuple[list[dict], dict[str, set[str]]]:
     """``per_section`` instructions per section from its words; every 7th repeats the one before (other case
     and punctuation), every 5th other one rewords it ("Briefly, ..."): a near-duplicate. Returns the rows
-    and how many of each were planted."""
+    and the planted (original id, copy id) pairs by kind of duplicate."""
     rng = random.Random(seed)
     rows: list[dict] = []
-    planted: Counter[str] = Counter()
+    planted: dict[str, list[tuple[str, str]]] = {"exact": [], "near": []}
     for section in sections.iter_rows(named=True):
         words = sorted(set(re.findall(r"[A-Za-z_@][\w.]{3,}", section["text"]))) or ["value"]
-        previous = None
+        previous, previous_id = None, ""
         for index in range(per_section):
             if previous and index % 7 == 6:
-                instruction = previous.upper().rstrip(".?") + " ?"
-                planted["exact"] += 1
+                instruction, plant = previous.upper().rstrip(".?") + " ?", "exact"
             elif previous and index % 5 == 4:
-                instruction = "Briefly, " + previous[0].lower() + previous[1:]
-                planted["paraphrase"] += 1
+                instruction, plant = "Briefly, " + previous[0].lower() + previous[1:], "near"
             else:
                 a, b, c = (rng.choice(words) for _ in range(3))
                 instruction = rng.choice(FORMS).format(a=a, b=b, c=c) + f" ({section['breadcrumb']})"
+                plant = None
             previous = instruction
             kind = "code" if "program" in instruction else "concept"
-            rows.append(
-                pair_row(
-                    section_id=section["section_id"],
-                    breadcrumb=section["breadcrumb"],
-                    instruction=instruction,
-                    response=f"An answer about {section['title']} ({index}).",
-                    generator="llm",
-                    model="bench-model",
-                    template_hash="bench",
-                    kind=kind,
-                )
+            row = pair_row(
+                section_id=section["section_id"],
+                breadcrumb=section["breadcrumb"],
+                instruction=instruction,
+                response=f"An answer about {section['title']} ({index}).",
+                generator="llm",
+                model="bench-model",
+                template_hash="bench",
+                kind=kind,
             )
+            rows.append(row)
+            if plant:
+                planted[plant].append((previous_id, str(row["pair_id"])))
+            previous_id = str(row["pair_id"])
     return rows, planted
 
 
@@ -94,7 +94,7 @@ def main() -> None:
     validated = validated_from(pairs)
     print(
         f"{sections.height} sections, {validated.height} validated pairs "
-        f"({len(llm_rows)} LLM-like; planted {dict(planted)})"
+        f"({len(llm_rows)} LLM-like; planted {len(planted['exact'])} exact, {len(planted['near'])} near duplicates)"
     )
 
     started = time.perf_counter()
@@ -118,6 +118,10 @@ def main() -> None:
         f"write files + card: {written - built:.2f} s; "
         f"train {rows['train']}, eval {rows['eval']}, removed {build.duplicates.height} {build.dedup_counts}"
     )
+    # Within a section the file order is by pair id, so of a planted pair either one may be the one kept.
+    removed = set(build.duplicates["pair_id"])
+    missed = [pair for pair in planted["exact"] + planted["near"] if not removed & set(pair)]
+    print(f"planted duplicate pairs with neither side removed: {len(missed)}")
     print(f"train.jsonl {sizes['train.jsonl'] / 1e6:.2f} MB, train.parquet {sizes['train.parquet'] / 1e6:.2f} MB")
 
     # The same instructions in the stage's input order, all on one side, for the two dedup methods.
