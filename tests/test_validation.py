@@ -308,3 +308,16 @@ def test_failed_canary_stops_validation_with_a_clear_message(
     assert "test_blocks.zig: expected compile_error, got ok" in message
     assert not (tmp_path / "assets" / "validated_pairs.parquet").exists()
     assert len(codapi_server.requests) == 1 + len(CANARY_EXAMPLES)  # no pair was sent
+
+
+def test_the_default_resource_switches_to_a_remote_codapi_from_the_environment(
+    codapi_server: CodapiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zigtune.resources.codapi import codapi_from_env
+
+    monkeypatch.setenv("ZIGTUNE_ZIG_ENGINE", "remote")
+    monkeypatch.setenv("CODAPI_URL", codapi_server.url)
+    engine = codapi_from_env().create_engine()
+    result = asyncio.run(_execute(engine, HELLO, "run"))
+    assert (result.verdict, result.stdout, result.engine) == (Verdict.OK, "hi\n", "remote")
+    assert HELLO in codapi_server.requests[-1]["files"].values()

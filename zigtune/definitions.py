@@ -6,7 +6,7 @@ from zigtune import settings
 from zigtune.assets import dataset, docs, qa_pairs, validation
 from zigtune.automation import DATA_GROUPS, GPU_GROUPS, with_automation
 from zigtune.io_manager import ParquetIOManager
-from zigtune.resources.codapi import CodapiClient
+from zigtune.resources.codapi import codapi_from_env
 from zigtune.resources.novita import novita_from_env
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
@@ -21,7 +21,7 @@ asset_checks = [c for stage in STAGES for c in dg.load_asset_checks_from_modules
 resources = {
     "io_manager": ParquetIOManager(),
     "novita": novita_from_env(),
-    "codapi": CodapiClient(),
+    "codapi": codapi_from_env(),
 }
 
 DOCS_SOURCE = dg.AssetSelection.assets(docs.zig_docs_source.key)

@@ -199,3 +199,16 @@ class CodapiClient(dg.ConfigurableResource):
         )
         engine.preflight()
         return engine
+
+
+def codapi_from_env() -> CodapiClient:
+    """The default resource: the local engine, or Codapi when ``ZIGTUNE_ZIG_ENGINE=remote``
+    (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token)."""
+    overrides: dict[str, Any] = {}
+    if os.environ.get("ZIGTUNE_ZIG_ENGINE"):
+        overrides["engine"] = os.environ["ZIGTUNE_ZIG_ENGINE"]
+    if os.environ.get("CODAPI_URL"):
+        overrides["base_url"] = os.environ["CODAPI_URL"]
+    if os.environ.get("CODAPI_API_KEY"):
+        overrides["api_key"] = dg.EnvVar("CODAPI_API_KEY")
+    return CodapiClient(**overrides)

@@ -89,8 +89,16 @@ class NovitaClient(dg.ConfigurableResource):
 
 
 def novita_from_env() -> NovitaClient:
-    """The default resource: the key comes from ``NOVITA_API_KEY`` when that is set, else no LLM.
+    """The default resource: the key comes from ``NOVITA_API_KEY`` when that is set, else no LLM;
+    ``NOVITA_BASE_URL`` and ``NOVITA_MODEL`` point it at another OpenAI-compatible server or model.
 
     ``dg.EnvVar`` fails a run when its variable is unset, so it is used only when the key exists.
     """
-    return NovitaClient(api_key=dg.EnvVar(API_KEY_ENV)) if os.environ.get(API_KEY_ENV) else NovitaClient()
+    overrides = {
+        field: os.environ[variable]
+        for field, variable in (("base_url", "NOVITA_BASE_URL"), ("model", "NOVITA_MODEL"))
+        if os.environ.get(variable)
+    }
+    if os.environ.get(API_KEY_ENV):
+        overrides["api_key"] = dg.EnvVar(API_KEY_ENV)
+    return NovitaClient(**overrides)
