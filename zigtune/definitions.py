@@ -3,14 +3,15 @@
 import dagster as dg
 
 from zigtune import settings
-from zigtune.assets import dataset, docs, qa_pairs, validation
+from zigtune.assets import dataset, docs, qa_pairs, training, validation
 from zigtune.automation import DATA_GROUPS, GPU_GROUPS, with_automation
 from zigtune.io_manager import ParquetIOManager
 from zigtune.resources.codapi import codapi_from_env
 from zigtune.resources.novita import novita_from_env
+from zigtune.resources.training import training_from_env
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
-STAGES = [docs, qa_pairs, validation, dataset]
+STAGES = [docs, qa_pairs, validation, dataset, training]
 
 # Data assets follow content changes on their own; training and evaluation only with ZIGTUNE_AUTO_TRAIN=1.
 assets = with_automation(
@@ -22,6 +23,7 @@ resources = {
     "io_manager": ParquetIOManager(),
     "novita": novita_from_env(),
     "codapi": codapi_from_env(),
+    "training": training_from_env(),
 }
 
 DOCS_SOURCE = dg.AssetSelection.assets(docs.zig_docs_source.key)

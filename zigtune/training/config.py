@@ -1,0 +1,142 @@
+"""What one training run needs to know, as a plain JSON-serialisable dataclass.
+
+The defaults are the original write-up's Unsloth notebook (Etapa 4): Qwen2.5-3B-Instruct loaded in 4 bits,
+LoRA r=128 / alpha=128 on every projection plus ``lm_head`` and ``embed_tokens``, 3 epochs at 5e-5 (1e-5 for
+the embeddings), batch 2 × 8 accumulation, AdamW 8-bit. The Dagster resource (zigtune/resources/training.py)
+exposes the same fields and builds one of these; the worker subprocess receives it as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: The original's base model; any local path with a config.json also works.
+DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-3B-Instruct"
+#: Every attention and MLP projection, plus lm_head and embed_tokens "to learn new content" (the original).
+DEFAULT_TARGET_MODULES = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+    "lm_head",
+    "embed_tokens",
+)
+EMBEDDING_MODULES = ("embed_tokens", "lm_head")
+BACKENDS = ("auto", "unsloth", "hf")
+OPTIMIZERS = ("adamw_8bit", "adamw_torch", "adamw_torch_fused", "paged_adamw_8bit", "sgd")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+
+Backend = Literal["auto", "unsloth", "hf"]
+
+
+class TrainingError(Exception):
+    """A training run that cannot go on; the message is one line: what went wrong and what to do."""
+
+
+class TrainingConfigError(TrainingError):
+    """A setting that cannot work (caught before any model is loaded)."""
+
+
+@dataclass
+class TrainingConfig:
+    """One run's settings. Paths are strings so the whole thing travels as JSON to the worker."""
+
+    train_path: str
+    eval_path: str | None
+    output_dir: str
+
+    base_model: str = DEFAULT_BASE_MODEL
+    backend: Backend = "auto"
+    max_seq_length: int = 4096
+    load_in_4bit: bool = True
+    lora_r: int = 128
+    lora_alpha: int = 128
+    lora_dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_TARGET_MODULES))
+    keep_embeddings_tied: bool = True
+    learning_rate: float = 5e-5
+    embedding_learning_rate: float = 1e-5
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 2
+    gradient_accumulation_steps: int = 8
+    warmup_steps: int = 10
+    optim: str = "adamw_8bit"
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = "linear"
+    seed: int = 3407
+    logging_steps: int = 1
+    gradient_checkpointing: bool = True
+    warmup_steps_for_speed: int = 3
+    """Optimizer steps left out of the steady-state tokens/s (compilation, allocator warm-up)."""
+
+    mlflow_tracking_uri: str = ""
+    mlflow_experiment: str = "zigtune-lora"
+    mlflow_artifact_location: str = ""
+    log_adapter_to_mlflow: bool = False
+    """The adapter with trained embeddings is ~1 GB for the 3B model; by default MLflow keeps its path only."""
+
+    def validate(self) -> None:
+        """Raise ``TrainingConfigError`` naming the first setting that cannot work, and how to fix it."""
+        problems = []
+        if self.backend not in BACKENDS:
+            problems.append(f"backend={self.backend!r} is not one of {', '.join(BACKENDS)}")
+        for name in (
+            "max_seq_length",
+            "lora_r",
+            "lora_alpha",
+            "per_device_train_batch_size",
+            "gradient_accumulation_steps",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)} must be at least 1")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            problems.append(f"lora_dropout={self.lora_dropout} must be in [0, 1)")
+        if self.learning_rate <= 0 or self.embedding_learning_rate <= 0:
+            problems.append("learning_rate and embedding_learning_rate must be positive")
+        if self.num_train_epochs <= 0 and self.max_steps <= 0:
+            problems.append("set num_train_epochs > 0 or max_steps > 0")
+        if self.warmup_steps < 0 or self.weight_decay < 0:
+            problems.append("warmup_steps and weight_decay cannot be negative")
+        if self.optim not in OPTIMIZERS:
+            problems.append(f"optim={self.optim!r} is not one of {', '.join(OPTIMIZERS)}")
+        if self.lr_scheduler_type not in SCHEDULERS:
+            problems.append(f"lr_scheduler_type={self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}")
+        if not [m for m in self.target_modules if m not in EMBEDDING_MODULES]:
+            problems.append("target_modules needs at least one projection (e.g. q_proj), not only embeddings")
+        if not self.base_model:
+            problems.append("base_model is empty: name a hub model or a local model directory")
+        if problems:
+            raise TrainingConfigError("bad training config: " + "; ".join(problems))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TrainingConfigError(f"unknown training settings: {', '.join(unknown)}")
+        return cls(**values)
+
+    def mlflow_params(self) -> dict[str, str]:
+        """The settings as MLflow params. Nothing secret lives in this dataclass; the URI is shown redacted."""
+        params = dataclasses.asdict(self)
+        params["mlflow_tracking_uri"] = redact_uri(self.mlflow_tracking_uri)
+        params["target_modules"] = ",".join(self.target_modules)
+        return {key: str(value) for key, value in params.items()}
+
+
+def redact_uri(uri: str) -> str:
+    """``https://user:token@host/x`` → ``https://***@host/x``: credentials in a URI never reach a log."""
+    scheme, separator, rest = uri.partition("://")
+    if separator and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri

@@ -1,0 +1,129 @@
+"""Loading a trained adapter for generation, and prompting it the way it was trained. No dagster here.
+
+The evaluation stage's GPU worker uses these, so the model it scores is loaded and prompted exactly as
+``lora_model`` saved and trained it: the adapter directory holds the tokenizer and the chat template, and
+prompts are rendered by the tokenizer's template with the generation header (the same template that made
+the training labels, see ``zigtune.training.chat``). Heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zigtune.training.chat import QWEN25_CHAT_TEMPLATE, render
+from zigtune.training.config import TrainingError
+
+
+@dataclass
+class LoadedForInference:
+    model: Any
+    tokenizer: Any
+    device: str
+    backend: str
+
+
+def prepare_tokenizer(tokenizer: Any) -> Any:
+    """Give a tokenizer the Qwen2.5 chat template if it has none, and a pad token (its EOS) if it has none."""
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = QWEN25_CHAT_TEMPLATE
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def adapter_base_model(adapter_dir: Path) -> str:
+    """The base model an adapter was trained on, from its ``adapter_config.json``."""
+    config_path = Path(adapter_dir) / "adapter_config.json"
+    if not config_path.is_file():
+        raise TrainingError(f"{adapter_dir} holds no adapter_config.json: materialize lora_model first")
+    return str(json.loads(config_path.read_text(encoding="utf-8"))["base_model_name_or_path"])
+
+
+def load_adapter(
+    adapter_dir: Path | str,
+    backend: str = "hf",
+    load_in_4bit: bool = False,
+    max_seq_length: int = 4096,
+) -> LoadedForInference:
+    """The base model with the trained adapter on top, in eval mode, and the adapter's own tokenizer.
+
+    ``backend="unsloth"`` loads through Unsloth (CUDA; its fast generation path); ``"hf"`` through
+    transformers + peft on CUDA when there is one, else CPU. ``load_in_4bit`` loads the base in NF4,
+    as it was trained by default (CUDA only).
+    """
+    import torch
+
+    adapter_dir = Path(adapter_dir)
+    base_model = adapter_base_model(adapter_dir)
+    cuda = torch.cuda.is_available()
+    if backend == "unsloth":
+        if not cuda:
+            raise TrainingError("the unsloth backend needs a CUDA GPU: use backend='hf' on CPU")
+        from unsloth import FastLanguageModel
+
+        model, tokenizer = FastLanguageModel.from_pretrained(
+            model_name=str(adapter_dir), max_seq_length=max_seq_length, dtype=None, load_in_4bit=load_in_4bit
+        )
+        FastLanguageModel.for_inference(model)
+        return LoadedForInference(model, prepare_tokenizer(tokenizer), torch.cuda.get_device_name(0), backend)
+    if load_in_4bit and not cuda:
+        raise TrainingError("load_in_4bit needs a CUDA GPU (bitsandbytes): set load_in_4bit=False on CPU")
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    options: dict[str, Any] = {"dtype": torch.bfloat16 if cuda else torch.float32}
+    if cuda:
+        options["device_map"] = {"": torch.cuda.current_device()}
+    if load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        options["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
+    try:
+        base = AutoModelForCausalLM.from_pretrained(base_model, **options)
+        model = PeftModel.from_pretrained(base, str(adapter_dir))
+    except (OSError, ValueError) as error:
+        raise TrainingError(
+            f"cannot load {base_model!r} with the adapter in {adapter_dir} ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200]}); check that the base model is reachable"
+        ) from error
+    model.eval()
+    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(str(adapter_dir)))
+    return LoadedForInference(model, tokenizer, torch.cuda.get_device_name(0) if cuda else "cpu", backend)
+
+
+def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The prompt text for the next assistant turn: the training template plus the generation header."""
+    return render(tokenizer, messages, add_generation_prompt=True)
+
+
+def generate_replies(
+    loaded: LoadedForInference,
+    conversations: list[list[dict[str, str]]],
+    max_new_tokens: int = 512,
+    batch_size: int = 8,
+) -> list[str]:
+    """Greedy replies to each conversation's next assistant turn, in order (left-padded batches)."""
+    import torch
+
+    tokenizer, model = loaded.tokenizer, loaded.model
+    tokenizer.padding_side = "left"
+    replies: list[str] = []
+    for start in range(0, len(conversations), batch_size):
+        prompts = [chat_prompt(tokenizer, messages) for messages in conversations[start : start + batch_size]]
+        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        width = batch["input_ids"].shape[1]
+        replies += tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+    return replies

@@ -1,0 +1,63 @@
+"""MLflow for training runs: a local SQLite store under the data directory unless a tracking URI is given.
+
+Only the training settings (no environment, no keys) become params; the tracking URI is logged redacted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zigtune.training.config import TrainingConfig, redact_uri
+
+
+def default_tracking_uri(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+
+
+class MlflowRun:
+    """One MLflow run, opened by ``start`` and closed by ``end`` (FINISHED, or FAILED on error)."""
+
+    def __init__(self, config: TrainingConfig, run_name: str) -> None:
+        import mlflow
+
+        self.mlflow = mlflow
+        self.client = mlflow.MlflowClient(tracking_uri=config.mlflow_tracking_uri)
+        experiment = self.client.get_experiment_by_name(config.mlflow_experiment)
+        experiment_id = (
+            experiment.experiment_id
+            if experiment
+            else self.client.create_experiment(
+                config.mlflow_experiment, artifact_location=config.mlflow_artifact_location or None
+            )
+        )
+        run = self.client.create_run(experiment_id, run_name=run_name, tags={"zigtune.stage": "lora_model"})
+        self.run_id = run.info.run_id
+        self.uri = redact_uri(config.mlflow_tracking_uri)
+        self.client.log_batch(
+            self.run_id,
+            params=[mlflow.entities.Param(key, value[:6000]) for key, value in config.mlflow_params().items()],
+        )
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.client.log_batch(
+            self.run_id, params=[self.mlflow.entities.Param(k, str(v)[:6000]) for k, v in params.items()]
+        )
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        import time
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.run_id,
+            metrics=[self.mlflow.entities.Metric(k, float(v), now, step) for k, v in metrics.items()],
+        )
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        if path.is_dir():
+            self.client.log_artifacts(self.run_id, str(path), artifact_path)
+        else:
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def end(self, status: str = "FINISHED") -> None:
+        self.client.set_terminated(self.run_id, status=status)
