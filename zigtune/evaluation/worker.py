@@ -1,0 +1,36 @@
+"""``python -m zigtune.evaluation.worker``: the ``hf`` generation backend, out of process.
+
+Started by ``CudaTrainingExecutor.run_worker`` with the params of ``generation.generate_hf``; it speaks the
+protocol of ``zigtune.training.worker.serve`` (log lines through Pipes, one result or one user error).
+The completions go to ``<output_path>`` as JSON (they can be large); the result names the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from zigtune.evaluation.decoding import DecodingError
+from zigtune.training.config import TrainingError
+from zigtune.training.worker import PipesReporter, WorkerReply, serve
+
+
+def generation_work(params: dict[str, Any], reporter: PipesReporter) -> WorkerReply:
+    from zigtune.evaluation.generation import generate_hf
+
+    result = generate_hf(params, log=reporter.log)
+    output = Path(params["output_path"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result), encoding="utf-8")
+    return WorkerReply(
+        result={"output_path": str(output), "stats": result["stats"], "peak_vram_gib": result["peak_vram_gib"]}
+    )
+
+
+def main() -> None:
+    serve(generation_work, user_errors=(TrainingError, DecodingError))
+
+
+if __name__ == "__main__":
+    main()
