@@ -11,8 +11,11 @@ import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,16 +184,64 @@ def data_pipeline_assets() -> set[str]:
 
 def dagster_cli(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [str(BIN / "dagster"), *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        [str(BIN / "dagster"), *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"dagster {' '.join(arguments)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
 
+def compose_services() -> dict[str, dict]:
+    return yaml.safe_load((DOCKER / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Service:
+    """One container's process of docker-compose.yml, run here on 127.0.0.1, its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name, self.log_path = name, logs / f"{name}.log"
+        self.log = self.log_path.open("wb")
+        executable = str(BIN / command[0])
+        self.process = subprocess.Popen([executable, *command[1:]], cwd=REPO, env=env, stdout=self.log, stderr=self.log)
+
+    def tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def wait_for(condition, seconds: float, what: str, service: Service) -> None:
+    """Poll an outside process's progress until ``condition()`` holds; fail with its log after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert service.process.poll() is None, f"{service.name} exited:\n{service.tail()}"
+        assert time.monotonic() < deadline, f"{what} after {seconds:.0f} s; {service.name} log:\n{service.tail()}"
+        time.sleep(0.5)
+
+
+def run_status(postgres: PostgresServer) -> list[tuple[str, str]]:
+    return postgres.query("zigtune", "SELECT pipeline_name, status FROM runs")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
-def test_the_data_pipeline_runs_on_postgres_with_s3_storage(
+def test_the_compose_services_run_the_data_pipeline_on_postgres_and_s3(
     postgres: PostgresServer, s3, slice_docs: Path, data_dir: Path, tmp_path: Path, monkeypatch
 ) -> None:
+    """docker compose up without Docker: the code server and the daemon as compose starts them, with
+    docker/dagster.yaml and docker/workspace.yaml, PostgreSQL for the instance and S3 for the outputs."""
     endpoint, client = s3
     use_s3(monkeypatch, endpoint)
     postgres.create_database("zigtune")
@@ -207,15 +258,51 @@ def test_the_data_pipeline_runs_on_postgres_with_s3_storage(
     }.items():
         monkeypatch.setenv(name, value)
     env = dict(os.environ)
+    services = compose_services()
+    port = free_port()
 
-    # The run the code server would launch: the CLI, the multiprocess executor, one process per step.
-    dagster_cli("job", "execute", "-m", "zigtune.definitions", "-j", "data_pipeline", env=env)
-    # An operator turning the docs schedule off: its state is stored in the instance.
-    dagster_cli("schedule", "stop", "observe_zig_docs_schedule", "-m", "zigtune.definitions", env=env)
+    # The compose commands, with container addresses swapped for this machine's.
+    code_command = [
+        "--host=127.0.0.1" if part.startswith("--host=") else f"--port={port}" if part.startswith("--port=") else part
+        for part in services["zigtune_code"]["command"]
+    ]
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text(encoding="utf-8"))
+    workspace["load_from"][0]["grpc_server"] |= {"host": "127.0.0.1", "port": port}
+    workspace_path = home / "workspace.yaml"
+    workspace_path.write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    daemon_command = [
+        str(workspace_path) if part.endswith("workspace.yaml") else part for part in services["daemon"]["command"]
+    ]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    code_server = Service("zigtune_code", code_command, env, logs)
+    daemon = None
+    try:
+        health = [str(BIN / "dagster"), "api", "grpc-health-check", "--port", str(port)]
+        wait_for(
+            lambda: subprocess.run(health, capture_output=True, env=env).returncode == 0,
+            120,
+            "the code server never answered its compose healthcheck",
+            code_server,
+        )
+        # An operator turns the automation sensor and the docs schedule off; their state lives in Postgres.
+        dagster_cli("sensor", "stop", "zigtune_automation", "-w", str(workspace_path), env=env)
+        dagster_cli("schedule", "stop", "observe_zig_docs_schedule", "-w", str(workspace_path), env=env)
+        # A run submitted from the UI or CLI waits in the queue until the daemon picks it up.
+        dagster_cli("job", "launch", "-j", "data_pipeline", "-w", str(workspace_path), env=env)
+        assert run_status(postgres) == [("data_pipeline", "QUEUED")]
+
+        daemon = Service("daemon", daemon_command, env, logs)
+        finished = {"SUCCESS", "FAILURE", "CANCELED"}
+        wait_for(lambda: run_status(postgres)[0][1] in finished, 300, "the run did not finish", daemon)
+    finally:
+        for service in (daemon, code_server):
+            if service:
+                service.stop()
+    assert run_status(postgres) == [("data_pipeline", "SUCCESS")], code_server.tail()
 
     expected = data_pipeline_assets()
-    runs = postgres.query("zigtune", "SELECT pipeline_name, status FROM runs")
-    assert runs == [("data_pipeline", "SUCCESS")]
     materialized = postgres.query(
         "zigtune",
         "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
@@ -225,9 +312,10 @@ def test_the_data_pipeline_runs_on_postgres_with_s3_storage(
         "zigtune", "SELECT COUNT(DISTINCT step_key) FROM event_logs WHERE dagster_event_type = 'STEP_SUCCESS'"
     )
     assert steps[0][0] >= 4  # docs, sections, generation, validation, dataset: each its own process
-    schedules = postgres.query("zigtune", "SELECT instigator_type, status, instigator_body FROM instigators")
-    assert [(kind, status) for kind, status, _ in schedules] == [("SCHEDULE", "STOPPED")]
-    assert '"observe_zig_docs_schedule"' in schedules[0][2]
+    instigators = postgres.query("zigtune", "SELECT instigator_type, status, instigator_body FROM instigators")
+    assert sorted((kind, status) for kind, status, _ in instigators) == [("SCHEDULE", "STOPPED"), ("SENSOR", "STOPPED")]
+    bodies = " ".join(body for _, _, body in instigators)
+    assert '"observe_zig_docs_schedule"' in bodies and '"zigtune_automation"' in bodies
     # The generation step joined the `llm_api` pool, whose limit dagster.yaml's default_limit set.
     pools = postgres.query("zigtune", 'SELECT concurrency_key, "limit" FROM concurrency_limits')
     assert ("llm_api", 1) in pools
