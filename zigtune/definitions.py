@@ -3,7 +3,7 @@
 import dagster as dg
 
 from zigtune import settings
-from zigtune.assets import dataset, docs, qa_pairs, training, validation
+from zigtune.assets import dataset, docs, evaluation, qa_pairs, training, validation
 from zigtune.automation import DATA_GROUPS, GPU_GROUPS, with_automation
 from zigtune.io_manager import ParquetIOManager
 from zigtune.resources.codapi import codapi_from_env
@@ -11,7 +11,7 @@ from zigtune.resources.novita import novita_from_env
 from zigtune.resources.training import training_from_env
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
-STAGES = [docs, qa_pairs, validation, dataset, training]
+STAGES = [docs, qa_pairs, validation, dataset, training, evaluation]
 
 # Data assets follow content changes on their own; training and evaluation only with ZIGTUNE_AUTO_TRAIN=1.
 assets = with_automation(
