@@ -399,3 +399,29 @@ def test_docker_compose_config_validates(tmp_path: Path) -> None:
     assert f"--port={grpc['port']}" in code_command
     assert f"--location-name={grpc['location_name']}" in code_command
     assert "--module-name=zigtune.definitions" in code_command
+    # The local Zig engine's sandbox needs root and CAP_SYS_ADMIN in the code server's container.
+    assert services["zigtune_code"]["user"] == "root"
+    assert services["zigtune_code"]["cap_add"] == ["SYS_ADMIN"]
+
+
+def test_the_dockerfile_copies_only_files_its_context_keeps() -> None:
+    """No Docker engine here to build the image: check what a build would need from the checkout."""
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    copied = [
+        source
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+        if not source.startswith("--")
+    ]
+    assert copied == ["pyproject.toml", "README.md", "zigtune", "docker/dagster.yaml", "docker/workspace.yaml"]
+    assert all((REPO / source).exists() for source in copied)
+    # docker/Dockerfile.dockerignore excludes everything, then lets exactly these back in.
+    ignore = (DOCKER / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "*" in ignore
+    assert {line[1:].rstrip("/") for line in ignore if line.startswith("!")} == set(copied)
+    # The image's default command is the compose code server's (one gRPC port, one location, one module).
+    cmd = json.loads(dockerfile.split("\nCMD ", 1)[1].splitlines()[0])
+    compose = compose_services()["zigtune_code"]["command"]
+    as_pairs = [part.split("=", 1) if part.startswith("--") else [part] for part in compose]
+    assert cmd == [piece for pair in as_pairs for piece in pair]
