@@ -1,9 +1,11 @@
 """The deployment in docker/: its Dagster instance on a real PostgreSQL server, asset storage on a real
 S3-compatible server (moto's server mode, over HTTP), and the compose file checked by Compose itself.
 
-No Docker engine runs here, so the containers are not started: the data pipeline runs through the same
-`dagster` CLI the containers run, on an instance read from docker/dagster.yaml, with each step in its own
-process reading its inputs from S3 — the shape of a run spread over machines.
+No Docker engine runs here, so no image is built and no container started. Instead the code server and
+the daemon run as processes with the commands docker-compose.yml gives them, on an instance read from
+docker/dagster.yaml and a workspace from docker/workspace.yaml: a queued run goes through the daemon to the
+code server over gRPC, and each step runs in its own process reading its inputs from S3 — the shape of a
+run spread over machines.
 """
 
 import io
