@@ -7,8 +7,8 @@ ZIGTUNE_DOCS ?= $(firstword $(wildcard $(CURDIR)/../shared/data/zig-0.14.0-docs.
 export ZIGTUNE_DOCS
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-# System packages the tests use: a real headless browser for the web UI test.
-SYSTEM_PACKAGES ?= chromium
+# System packages the tests use: a headless browser (web UI test), PostgreSQL (deployment test).
+SYSTEM_PACKAGES ?= chromium postgresql
 
 .PHONY: install system-deps run test dev lint
 
