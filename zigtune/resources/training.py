@@ -22,6 +22,7 @@ from dagster._core.errors import DagsterPipesExecutionError
 from pydantic import Field
 
 from zigtune import settings
+from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError
 from zigtune.training.config import DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, TrainingConfig, TrainingConfigError
 from zigtune.training.tracking import default_tracking_uri
 from zigtune.training.worker import PARAMS_EXTRA
@@ -103,6 +104,12 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
     python_executable: str | None = None
     """The interpreter that runs the worker (default: this one); point it at a CUDA environment if separate."""
 
+    launcher: Literal["subprocess", "ecs"] = "subprocess"
+    """Where workers run: ``subprocess`` (this machine) or ``ecs`` (a task on AWS ECS, set up by ``ecs``)."""
+
+    ecs: EcsGpuLauncher | None = None
+    """The ECS cluster and task definition for ``launcher="ecs"``; ``ZIGTUNE_DATA_DIR`` must be shared storage."""
+
     def training_config(self, train_path: Path, eval_path: Path | None, output_dir: Path) -> TrainingConfig:
         data = settings.data_dir()
         values = {name: getattr(self, name) for name in TrainingConfig.__dataclass_fields__ if hasattr(self, name)}
@@ -137,32 +144,31 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
         directory the project root, and ``ZIGTUNE_DATA_DIR`` is passed on; ``env`` adds variables.
         A worker that crashes or is killed (a host out-of-memory kill) fails the run naming its exit code.
         """
+        worker_env = {"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **_data_dir_env(), **(env or {})}
+        if self.launcher == "ecs":
+            if self.ecs is None:
+                raise dg.Failure(description="launcher='ecs' needs the ecs settings (cluster, task_definition)")
+            # The task reads and writes the data directory through shared storage mounted at the same path.
+            remote_env = {**worker_env, settings.DATA_DIR_ENV: str(settings.data_dir())}
+            try:
+                invocation = self.ecs.launch(context, module, {PARAMS_EXTRA: params}, remote_env)
+            except RemoteWorkerError as error:
+                raise dg.Failure(description=str(error)) from None
+            return _outcome(module, invocation)
         client = dg.PipesSubprocessClient(cwd=str(settings.PROJECT_ROOT))
         try:
             invocation = client.run(
                 context=context,
                 command=[self.python_executable or sys.executable, "-m", module],
                 extras={PARAMS_EXTRA: params},
-                env={"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **_data_dir_env(), **(env or {})},
+                env=worker_env,
             )
         except DagsterPipesExecutionError as error:
             raise dg.Failure(
                 description=f"the worker {module} died ({error}); a negative code is a signal (-9: killed, often "
                 "for host memory): see the run's logs for its last lines",
             ) from None
-        messages = [m for m in invocation.get_custom_messages() if isinstance(m, dict)]
-        errors = [m["error"] for m in messages if "error" in m]
-        if errors:
-            raise dg.Failure(description=str(errors[-1]), allow_retries=False)
-        results = [m["result"] for m in messages if "result" in m]
-        if not results:
-            raise dg.Failure(description=f"the worker {module} ended without a result; see the run's logs")
-        reported = [r for r in invocation.get_results(implicit_materializations=False) if r.metadata]
-        return WorkerOutcome(
-            result=results[-1],
-            messages=[m for m in messages if "result" not in m and "error" not in m],
-            metadata=dict(reported[-1].metadata) if reported else {},
-        )
+        return _outcome(module, invocation)
 
     def train(
         self,
@@ -185,6 +191,23 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
             metadata=outcome.metadata,
             steps=[m for m in outcome.messages if "step" in m],
         )
+
+
+def _outcome(module: str, invocation: dg.PipesClientCompletedInvocation) -> WorkerOutcome:
+    """What the worker sent back; its one-line error, or no result at all, fails the run."""
+    messages = [m for m in invocation.get_custom_messages() if isinstance(m, dict)]
+    errors = [m["error"] for m in messages if "error" in m]
+    if errors:
+        raise dg.Failure(description=str(errors[-1]), allow_retries=False)
+    results = [m["result"] for m in messages if "result" in m]
+    if not results:
+        raise dg.Failure(description=f"the worker {module} ended without a result; see the run's logs")
+    reported = [r for r in invocation.get_results(implicit_materializations=False) if r.metadata]
+    return WorkerOutcome(
+        result=results[-1],
+        messages=[m for m in messages if "result" not in m and "error" not in m],
+        metadata=dict(reported[-1].metadata) if reported else {},
+    )
 
 
 def _data_dir_env() -> dict[str, str]:

@@ -24,11 +24,22 @@ class LoadedModel:
 
 
 class TokenCounter:
-    """Pads a batch (right side) and counts the real tokens it holds, for tokens/s."""
+    """Pads a batch (right side) and records the real tokens of each batch, for tokens/s.
+
+    The data loader fetches a batch ahead of the one being trained, so "tokens so far" is counted by
+    batches consumed (``tokens_through``), not by batches collated.
+    """
 
     def __init__(self, pad_token_id: int) -> None:
         self.pad_token_id = pad_token_id
-        self.tokens = 0
+        self.batch_tokens: list[int] = []
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.batch_tokens)
+
+    def tokens_through(self, batches: int) -> int:
+        return sum(self.batch_tokens[:batches])
 
     def __call__(self, examples: list[dict[str, list[int]]]) -> dict[str, Any]:
         import torch
@@ -42,7 +53,7 @@ class TokenCounter:
             input_ids[row, :length] = torch.tensor(example["input_ids"])
             labels[row, :length] = torch.tensor(example["labels"])
             attention_mask[row, :length] = 1
-        self.tokens += int(attention_mask.sum())
+        self.batch_tokens.append(int(attention_mask.sum()))
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
 

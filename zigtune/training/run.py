@@ -96,7 +96,8 @@ def _monitor(reporter: Reporter, tracking: Any, counter: Any, config: TrainingCo
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if cuda:
                 torch.cuda.synchronize()
-            self.marks.append((state.global_step, time.perf_counter(), counter.tokens))
+            consumed = state.global_step * config.gradient_accumulation_steps
+            self.marks.append((state.global_step, time.perf_counter(), counter.tokens_through(consumed)))
 
         def tokens_per_second(self) -> float:
             usable = self.marks[config.warmup_steps_for_speed - 1 :] if config.warmup_steps_for_speed else self.marks
@@ -200,6 +201,7 @@ def train(config: TrainingConfig, reporter: Reporter, run_name: str = "lora_mode
         except torch.OutOfMemoryError:
             raise _out_of_memory(config, torch) from None
         train_seconds = time.perf_counter() - train_started
+        train_tokens = counter.tokens  # before evaluate() collates the eval batches through the same counter
         eval_loss = None
         if eval_split is not None and eval_split.examples:
             eval_loss = float(trainer.evaluate()["eval_loss"])
@@ -228,7 +230,7 @@ def train(config: TrainingConfig, reporter: Reporter, run_name: str = "lora_mode
             final_loss=losses[-1][1] if losses else float("nan"),
             eval_loss=eval_loss,
             tokens_per_second=monitor.tokens_per_second(),
-            train_tokens=counter.tokens,
+            train_tokens=train_tokens,
             peak_vram_gib=peak,
             train_seconds=train_seconds,
             total_seconds=time.perf_counter() - started,
