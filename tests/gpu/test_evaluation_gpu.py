@@ -39,7 +39,6 @@ def _reference() -> dict[str, pl.DataFrame]:
 
 def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox_root: Path) -> None:
     from zigtune.assets import evaluation, training
-    from zigtune.io_manager import ParquetIOManager
     from zigtune.resources.codapi import CodapiClient
     from zigtune.resources.training import CudaTrainingExecutor
 
@@ -65,15 +64,15 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
         result = dg.materialize(
             [chatml_dataset, doc_sections, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
-            resources={"io_manager": ParquetIOManager(), "training": executor,
+            resources={"training": executor,
                        "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
             run_config={"ops": {"model_evaluation": {"config": {"max_new_tokens": 256, "batch_size": 16}}}},
             instance=instance,
         )  # fmt: skip
     assert result.success
-    frame = pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet")
+    frame = result.output_for_node("model_evaluation")
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("model_evaluation")[0].metadata.items()}
-    lora = pl.read_parquet(data_dir / "assets" / "lora_model.parquet").row(0, named=True)
+    lora = result.output_for_node("lora_model").row(0, named=True)
     print({k: v for k, v in metadata.items() if k not in ("side_by_side", "per_task", "sample_failures", "summary")})
     print(metadata["side_by_side"])
     print(metadata["per_task"])

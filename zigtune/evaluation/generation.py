@@ -139,6 +139,8 @@ def generate_hf(params: dict[str, Any], log: Any = print) -> dict[str, Any]:
     loaded = load_adapter(params["adapter_dir"], backend="hf", load_in_4bit=bool(params.get("load_in_4bit")))
     log(f"loaded {params['adapter_dir']} on {loaded.device} in {time.perf_counter() - started:.1f} s")
     stats = GenerationStats(device=loaded.device)
+    if prompts:  # one short untimed call, so the first role's speed is not charged with CUDA's start-up
+        generate_batched(loaded.model, loaded.tokenizer, prompts[:1], Decoding(max_new_tokens=2), FINE_TUNED, 1)
     completions: list[Completion] = []
     for role in params["roles"]:
         if torch.cuda.is_available():
