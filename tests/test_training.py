@@ -238,7 +238,10 @@ def test_lora_model_trains_saves_and_tracks(
     question = [{"role": "user", "content": "Question 3: explain this Zig idea."}]
     assert chat_prompt(tokenizer, question).endswith("<|im_start|>assistant\n")
     replies = generate_replies(loaded, [question, question[:1]], max_new_tokens=12)
-    assert len(replies) == 2 and replies[0] == replies[1] and replies[0]  # 12 greedy tokens, decoded
+    assert len(replies) == 2 and replies[0] == replies[1]  # greedy: the same prompt gets the same reply
+    prompt = tokenizer(chat_prompt(tokenizer, question), return_tensors="pt", add_special_tokens=False)
+    generated = model.generate(**prompt, max_new_tokens=12, do_sample=False)
+    assert generated.shape[1] > prompt["input_ids"].shape[1]
     # One shared, trained embedding matrix: lm_head is embed_tokens, and both moved away from the base.
     merged = model.merge_and_unload()
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
@@ -263,3 +266,45 @@ def test_lora_model_without_cuda_fails_with_the_fix(tiny_model_dir: Path, data_d
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data
     assert failure.description.startswith("no CUDA GPU found:") and "set backend='hf'" in failure.description
+
+
+# -- the generic worker runner (the evaluation stage runs its generation worker through it) ------------------
+
+
+def _worker_asset(params: dict) -> dg.AssetsDefinition:
+    # context unannotated: under ``from __future__ import annotations`` Dagster cannot read the annotation.
+    @dg.asset(name="echo")
+    def echo(context, training: CudaTrainingExecutor) -> dg.MaterializeResult:
+        outcome = training.run_worker(context, "tests.pipes_echo_worker", params)
+        assert outcome.result == {"echo": params}
+        assert outcome.messages == [{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}]
+        return dg.MaterializeResult(metadata=outcome.metadata)
+
+    return echo
+
+
+def test_run_worker_returns_result_messages_and_metadata(data_dir: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    params = {"mode": "echo", "items": [1, 2, 3]}
+    result = dg.materialize([_worker_asset(params)], resources={"training": CudaTrainingExecutor()}, instance=instance)
+    assert result.success
+    metadata = result.asset_materializations_for_node("echo")[0].metadata
+    assert metadata["answer"].value == 42 and metadata["note"].value == "# hi"
+    logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert "echo worker got ['items', 'mode']" in logs and "step 2: loss 0.5" in logs
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("user_error", "the widget is misconfigured: set widget=1"),
+        ("crash", "the worker tests.pipes_echo_worker died (External execution process failed with code 3)"),
+    ],
+)
+def test_run_worker_failures_are_one_clear_line(data_dir: Path, mode: str, expected: str) -> None:
+    result = dg.materialize(
+        [_worker_asset({"mode": mode})], resources={"training": CudaTrainingExecutor()}, raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data
+    assert failure.description.startswith(expected) and "\n" not in failure.description

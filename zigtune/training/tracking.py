@@ -1,14 +1,19 @@
 """MLflow for training runs: a local SQLite store under the data directory unless a tracking URI is given.
 
 Only the training settings (no environment, no keys) become params; the tracking URI is logged redacted.
+Per-step metrics are written by a background thread: a SQLite commit (an fsync) or an HTTP round trip per
+optimizer step would otherwise stall the GPU between steps.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from zigtune.training.config import TrainingConfig, redact_uri
+from zigtune.training.config import TrainingConfig, TrainingError, redact_uri
 
 
 def default_tracking_uri(data_dir: Path) -> str:
@@ -38,6 +43,18 @@ class MlflowRun:
             self.run_id,
             params=[mlflow.entities.Param(key, value[:6000]) for key, value in config.mlflow_params().items()],
         )
+        self._metrics: queue.Queue[list[Any] | None] = queue.Queue()
+        self._error: Exception | None = None
+        self._writer = threading.Thread(target=self._write_metrics, name="mlflow-metrics", daemon=True)
+        self._writer.start()
+
+    def _write_metrics(self) -> None:
+        while (batch := self._metrics.get()) is not None:
+            try:
+                if self._error is None:
+                    self.client.log_batch(self.run_id, metrics=batch)
+            except Exception as error:  # kept, and raised by flush() on the training thread
+                self._error = error
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.client.log_batch(
@@ -45,13 +62,21 @@ class MlflowRun:
         )
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        import time
-
+        """Queue one step's metrics; the writer thread sends them in order."""
         now = int(time.time() * 1000)
-        self.client.log_batch(
-            self.run_id,
-            metrics=[self.mlflow.entities.Metric(k, float(v), now, step) for k, v in metrics.items()],
-        )
+        self._metrics.put([self.mlflow.entities.Metric(k, float(v), now, step) for k, v in metrics.items()])
+
+    def flush(self) -> None:
+        """Wait until every queued metric is written; raise the writer's error, if it had one."""
+        if self._writer.is_alive():
+            self._metrics.put(None)
+            self._writer.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            first_line = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            raise TrainingError(
+                f"MLflow did not take the step metrics ({first_line}); check mlflow_tracking_uri and the server"
+            ) from error
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         if path.is_dir():
@@ -60,4 +85,11 @@ class MlflowRun:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def end(self, status: str = "FINISHED") -> None:
+        """Close the run; a writer error fails a finished run, but never hides the error of a failed one."""
+        try:
+            self.flush()
+        except TrainingError:
+            if status == "FINISHED":
+                self.client.set_terminated(self.run_id, status="FAILED")
+                raise
         self.client.set_terminated(self.run_id, status=status)
