@@ -114,3 +114,18 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     assert run.info.experiment_id == client.get_run(lora["mlflow_run_id"]).info.experiment_id
     trained = client.get_run(lora["mlflow_run_id"]).data.metrics
     assert trained["eval.fine_tuned.pass_at_1"] == metadata["fine_tuned_pass_at_1"].value
+
+
+def test_sampling_gives_n_reproducible_samples_per_prompt(tiny_model_dir: Path) -> None:
+    """pass@k's path: ``num_return_sequences`` rows map back to (prompt, sample), and the seed pins them."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompts = [Prompt(f"t{i}", [{"role": "user", "content": f"Write Zig program {i}."}]) for i in range(3)]
+    decoding = Decoding(temperature=1.0, num_samples=4, max_new_tokens=8, seed=7)
+    first, tokens = generate_batched(model, tokenizer, prompts, decoding, FINE_TUNED, batch_size=2)
+    again, _ = generate_batched(model, tokenizer, prompts, decoding, FINE_TUNED, batch_size=2)
+    assert sorted((c.task_id, c.sample) for c in first) == [(f"t{i}", s) for i in range(3) for s in range(4)]
+    assert first == again and 0 < tokens <= 3 * 4 * 8
+    assert len({c.text for c in first if c.task_id == "t0"}) > 1  # samples differ at temperature 1

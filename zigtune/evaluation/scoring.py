@@ -19,7 +19,6 @@ and counted but left out of every rate.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -262,18 +261,3 @@ async def verified_gold(
         if not judge(job[0], job[1], row["expected_output"], results[job]).passed:
             unsolvable.add(row["task_id"])
     return tasks.filter(~pl.col("task_id").is_in(list(unsolvable))), len(unsolvable)
-
-
-def run_checks(
-    completions: list[Completion], engine: Engine, cache: ContentCache | None
-) -> tuple[dict[tuple[str, str], ExecResult], CheckStats]:
-    """``check_completions`` in its own event loop (closing the engine's session at the end)."""
-    stats = CheckStats()
-
-    async def run() -> dict[tuple[str, str], ExecResult]:
-        try:
-            return await check_completions(completions, engine, cache, stats)
-        finally:
-            await engine.close()
-
-    return asyncio.run(run()), stats
