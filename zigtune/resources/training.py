@@ -22,7 +22,7 @@ from dagster._core.errors import DagsterPipesExecutionError
 from pydantic import Field
 
 from zigtune import settings
-from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError
+from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
 from zigtune.training.config import DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, TrainingConfig, TrainingConfigError
 from zigtune.training.tracking import default_tracking_uri
 from zigtune.training.worker import PARAMS_EXTRA
@@ -143,6 +143,7 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
         asset returns it). The interpreter is ``python_executable`` (default: this one), the working
         directory the project root, and ``ZIGTUNE_DATA_DIR`` is passed on; ``env`` adds variables.
         A worker that crashes or is killed (a host out-of-memory kill) fails the run naming its exit code.
+        With ``launcher="ecs"`` the same module runs as an ECS task (``EcsGpuLauncher``) under the same contract.
         """
         worker_env = {"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **_data_dir_env(), **(env or {})}
         if self.launcher == "ecs":
@@ -217,7 +218,8 @@ def _data_dir_env() -> dict[str, str]:
 def training_from_env() -> CudaTrainingExecutor:
     """The default resource: the original's settings; ``ZIGTUNE_BASE_MODEL`` and ``ZIGTUNE_TRAIN_BACKEND``
     override the model and backend, ``MLFLOW_TRACKING_URI`` (read at run time, may hold credentials)
-    sends runs to an MLflow server instead of the local store."""
+    sends runs to an MLflow server instead of the local store; ``ZIGTUNE_TRAIN_LAUNCHER=ecs`` runs workers on
+    ECS as ``ecs_launcher_from_env`` reads it."""
     overrides: dict[str, Any] = {}
     if os.environ.get("ZIGTUNE_BASE_MODEL"):
         overrides["base_model"] = os.environ["ZIGTUNE_BASE_MODEL"]
@@ -225,4 +227,7 @@ def training_from_env() -> CudaTrainingExecutor:
         overrides["backend"] = os.environ["ZIGTUNE_TRAIN_BACKEND"]
     if os.environ.get("MLFLOW_TRACKING_URI"):
         overrides["mlflow_tracking_uri"] = dg.EnvVar("MLFLOW_TRACKING_URI")
+    if os.environ.get("ZIGTUNE_TRAIN_LAUNCHER"):
+        overrides["launcher"] = os.environ["ZIGTUNE_TRAIN_LAUNCHER"]
+        overrides["ecs"] = ecs_launcher_from_env()
     return CudaTrainingExecutor(**overrides)
