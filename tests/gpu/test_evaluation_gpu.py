@@ -23,7 +23,7 @@ from zigtune.sections import sections_frame, split_sections
 from zigtune.validation import CANARY_EXAMPLES
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 def _reference() -> dict[str, pl.DataFrame]:

@@ -18,7 +18,7 @@ from zigtune.assets.training import lora_model
 from zigtune.resources.training import CudaTrainingExecutor
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 def _standin_dataset(train: Path, eval_: Path) -> dg.AssetsDefinition:
