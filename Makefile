@@ -31,12 +31,13 @@ system-deps:  ## Debian packages the tests need, installed only when missing (ne
 		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-test: install system-deps
+test: install system-deps lint
 	$(BIN)/python -m pytest
 
 dev: install  ## the web UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m zigtune.definitions
 
-lint: install
+lint: install  ## ruff: lint and formatting (part of `make test`)
 	$(BIN)/ruff check zigtune tests benchmarks
+	$(BIN)/ruff format --check zigtune tests benchmarks

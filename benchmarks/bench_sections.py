@@ -26,7 +26,11 @@ def original_split(markdown_content: str) -> list[dict]:
         if match:
             if current["content"].strip():
                 sections.append(current)
-            current = {"title": match.group(2), "level": len(match.group(1)), "content": f"{match.group(1)} {match.group(2)}\n"}
+            current = {
+                "title": match.group(2),
+                "level": len(match.group(1)),
+                "content": f"{match.group(1)} {match.group(2)}\n",
+            }
         else:
             current["content"] += line + "\n"
     if current["content"].strip():

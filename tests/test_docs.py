@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 from bs4 import BeautifulSoup
 
-import dagster as dg
 from tests.conftest import DOCS_HTML, DOCS_MD
 from zigtune.assets.docs import doc_sections, zig_docs
 from zigtune.docs_source import DocsSourceError, read_docs
@@ -23,7 +23,9 @@ from zigtune.sections import split_sections
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def materialize_docs(source: str, data_dir: Path, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def materialize_docs(
+    source: str, data_dir: Path, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [zig_docs, doc_sections],
         instance=instance,
@@ -118,7 +120,10 @@ BAD_INPUTS = {
     "empty file": (b"", "is empty"),
     "no headings": (b"Some prose about Zig.\n\nNo headings at all.\n", "no markdown headings"),
     "binary garbage": (bytes(range(256)) * 64, "is binary"),
-    "not a reference": (b"<!doctype html><html><body><h1>Cats</h1><p>meow</p></body></html>", "not a Zig language reference"),
+    "not a reference": (
+        b"<!doctype html><html><body><h1>Cats</h1><p>meow</p></body></html>",
+        "not a Zig language reference",
+    ),
 }
 
 
@@ -166,7 +171,12 @@ def test_cli_materializes_doc_sections(tmp_path: Path, data_dir: Path) -> None:
     (tmp_path / "home").mkdir()
     command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "zigtune.definitions"]
     completed = subprocess.run(
-        [*command, "--select", "zig_docs,doc_sections"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+        [*command, "--select", "zig_docs,doc_sections"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert re.search(r"RUN_SUCCESS", completed.stderr)

@@ -43,7 +43,9 @@ def test_reference_splits_into_343_heading_sections_plus_intro(docs_markdown: st
 def test_reference_examples_by_kind_and_expectation(docs_markdown: str) -> None:
     examples = examples_frame(sections_frame(split_sections(docs_markdown)))
     assert examples.height == 287
-    counts = {(r["kind"], r["expect"]): r["len"] for r in examples.group_by("kind", "expect").len().iter_rows(named=True)}
+    counts = {
+        (r["kind"], r["expect"]): r["len"] for r in examples.group_by("kind", "expect").len().iter_rows(named=True)
+    }
     assert counts == EXPECTED_EXAMPLES
     hello = examples.filter(pl.col("name") == "hello.zig").row(0, named=True)
     assert hello["breadcrumb"] == "Hello World"
@@ -111,10 +113,10 @@ def test_a_huge_code_block_is_never_cut() -> None:
 
 
 def test_example_comment_with_spaces_and_options() -> None:
-    fields = parse_example_comment('Assembly Syntax Explained.zig kind=exe expect=pass target=x86_64-linux link_libc')
+    fields = parse_example_comment("Assembly Syntax Explained.zig kind=exe expect=pass target=x86_64-linux link_libc")
     assert fields["name"] == "Assembly Syntax Explained.zig"
     assert (fields["kind"], fields["expect"], fields["options"]) == ("exe", "pass", "target=x86_64-linux link_libc")
-    fields = parse_example_comment('t.zig kind=test expect=compile_error error="expected type \'u8\'"')
+    fields = parse_example_comment("t.zig kind=test expect=compile_error error=\"expected type 'u8'\"")
     assert fields["error_text"] == "expected type 'u8'"
 
 
