@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -112,7 +113,13 @@ def test_defaults_are_the_originals() -> None:
         "linear",
         3407,
     )
-    assert CudaTrainingExecutor().lora_r == 128 and CudaTrainingExecutor().backend == "auto"
+    # The resource declares the same fields for Dagster's config schema: every shared default must agree.
+    executor = CudaTrainingExecutor()
+    shared = [f for f in dataclasses.fields(TrainingConfig) if f.name in CudaTrainingExecutor.model_fields]
+    assert len(shared) >= 20
+    for f in shared:
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        assert getattr(executor, f.name) in (default, None if default == "" else default), f.name
 
 
 def test_bad_config_names_every_problem() -> None:

@@ -175,7 +175,14 @@ def example_pairs(sections: pl.DataFrame, into: DocsPairs) -> None:
             into.skipped["other_target"] += 1
             continue
         lead = introduction(example["text"], name)
-        common = {"section_id": example["section_id"], "breadcrumb": example["breadcrumb"], "example_name": name}
+        common = {
+            "section_id": example["section_id"],
+            "breadcrumb": example["breadcrumb"],
+            "example_name": name,
+            "generator": "docs",
+            "model": DOCS_MODEL,
+            "template_hash": DOCS_TEMPLATE_VERSION,
+        }
         if expect == "pass":
             output = program_output(example["output"]) if kind == "exe" else None
             instruction = code_instruction(kind, example["title"], example["breadcrumb"], name, lead, output)
@@ -186,9 +193,6 @@ def example_pairs(sections: pl.DataFrame, into: DocsPairs) -> None:
                     instruction=instruction,
                     response=response,
                     kind="code",
-                    generator="docs",
-                    model=DOCS_MODEL,
-                    template_hash=DOCS_TEMPLATE_VERSION,
                     expected_output=output,
                 )
             )
@@ -204,9 +208,6 @@ def example_pairs(sections: pl.DataFrame, into: DocsPairs) -> None:
                     instruction=instruction,
                     response=answer,
                     kind="concept",
-                    generator="docs",
-                    model=DOCS_MODEL,
-                    template_hash=DOCS_TEMPLATE_VERSION,
                 )
             )
         else:

@@ -21,6 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from zigtune import settings
+from zigtune.resources import env_overrides
 from zigtune.verdicts import ExecResult, Verdict, classify_codapi
 from zigtune.zig_engine import BuildOptions, LocalZigEngine, SandboxLimits
 
@@ -204,11 +205,6 @@ class CodapiClient(dg.ConfigurableResource):
 def codapi_from_env() -> CodapiClient:
     """The default resource: the local engine, or Codapi when ``ZIGTUNE_ZIG_ENGINE=remote``
     (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token)."""
-    overrides: dict[str, Any] = {}
-    if os.environ.get("ZIGTUNE_ZIG_ENGINE"):
-        overrides["engine"] = os.environ["ZIGTUNE_ZIG_ENGINE"]
-    if os.environ.get("CODAPI_URL"):
-        overrides["base_url"] = os.environ["CODAPI_URL"]
-    if os.environ.get("CODAPI_API_KEY"):
-        overrides["api_key"] = dg.EnvVar("CODAPI_API_KEY")
-    return CodapiClient(**overrides)
+    return CodapiClient(
+        **env_overrides({"engine": "ZIGTUNE_ZIG_ENGINE", "base_url": "CODAPI_URL"}, {"api_key": "CODAPI_API_KEY"})
+    )

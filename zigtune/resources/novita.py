@@ -1,6 +1,5 @@
 """Novita's OpenAI-compatible chat API (or any other: vLLM, llama.cpp, Ollama — change ``base_url``)."""
 
-import os
 from typing import Literal
 
 import dagster as dg
@@ -14,6 +13,7 @@ from zigtune.generation import (
     GenerationSettings,
     build_client,
 )
+from zigtune.resources import env_overrides
 
 NOVITA_BASE_URL = "https://api.novita.ai/v3/openai"
 API_KEY_ENV = "NOVITA_API_KEY"
@@ -94,11 +94,6 @@ def novita_from_env() -> NovitaClient:
 
     ``dg.EnvVar`` fails a run when its variable is unset, so it is used only when the key exists.
     """
-    overrides = {
-        field: os.environ[variable]
-        for field, variable in (("base_url", "NOVITA_BASE_URL"), ("model", "NOVITA_MODEL"))
-        if os.environ.get(variable)
-    }
-    if os.environ.get(API_KEY_ENV):
-        overrides["api_key"] = dg.EnvVar(API_KEY_ENV)
-    return NovitaClient(**overrides)
+    return NovitaClient(
+        **env_overrides({"base_url": "NOVITA_BASE_URL", "model": "NOVITA_MODEL"}, {"api_key": API_KEY_ENV})
+    )

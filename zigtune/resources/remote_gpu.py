@@ -28,6 +28,8 @@ from dagster_aws.pipes.clients.utils import WaiterConfig
 from dagster_aws.pipes.message_readers import PipesCloudWatchLogReader
 from pydantic import Field
 
+from zigtune.resources import env_overrides
+
 
 class RemoteWorkerError(Exception):
     """The remote task could not run the worker or ended badly; the message is one line."""
@@ -231,14 +233,14 @@ def ecs_launcher_from_env() -> EcsGpuLauncher | None:
     if not cluster or not task_definition:
         return None
     values: dict[str, Any] = {"cluster": cluster, "task_definition": task_definition}
-    for field_name, variable in [
-        ("container_name", "ZIGTUNE_ECS_CONTAINER"),
-        ("launch_type", "ZIGTUNE_ECS_LAUNCH_TYPE"),
-        ("capacity_provider", "ZIGTUNE_ECS_CAPACITY_PROVIDER"),
-        ("region_name", "AWS_REGION"),
-    ]:
-        if os.environ.get(variable):
-            values[field_name] = os.environ[variable]
+    values |= env_overrides(
+        {
+            "container_name": "ZIGTUNE_ECS_CONTAINER",
+            "launch_type": "ZIGTUNE_ECS_LAUNCH_TYPE",
+            "capacity_provider": "ZIGTUNE_ECS_CAPACITY_PROVIDER",
+            "region_name": "AWS_REGION",
+        }
+    )
     for field_name, variable in [
         ("subnets", "ZIGTUNE_ECS_SUBNETS"),
         ("security_groups", "ZIGTUNE_ECS_SECURITY_GROUPS"),

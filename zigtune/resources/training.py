@@ -22,6 +22,7 @@ from dagster._core.errors import DagsterPipesExecutionError
 from pydantic import Field
 
 from zigtune import settings
+from zigtune.resources import env_overrides
 from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
 from zigtune.training.config import DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, TrainingConfig, TrainingConfigError
 from zigtune.training.tracking import default_tracking_uri
@@ -220,14 +221,10 @@ def training_from_env() -> CudaTrainingExecutor:
     override the model and backend, ``MLFLOW_TRACKING_URI`` (read at run time, may hold credentials)
     sends runs to an MLflow server instead of the local store; ``ZIGTUNE_TRAIN_LAUNCHER=ecs`` runs workers on
     ECS as ``ecs_launcher_from_env`` reads it."""
-    overrides: dict[str, Any] = {}
-    if os.environ.get("ZIGTUNE_BASE_MODEL"):
-        overrides["base_model"] = os.environ["ZIGTUNE_BASE_MODEL"]
-    if os.environ.get("ZIGTUNE_TRAIN_BACKEND"):
-        overrides["backend"] = os.environ["ZIGTUNE_TRAIN_BACKEND"]
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        overrides["mlflow_tracking_uri"] = dg.EnvVar("MLFLOW_TRACKING_URI")
-    if os.environ.get("ZIGTUNE_TRAIN_LAUNCHER"):
-        overrides["launcher"] = os.environ["ZIGTUNE_TRAIN_LAUNCHER"]
+    overrides = env_overrides(
+        {"base_model": "ZIGTUNE_BASE_MODEL", "backend": "ZIGTUNE_TRAIN_BACKEND", "launcher": "ZIGTUNE_TRAIN_LAUNCHER"},
+        {"mlflow_tracking_uri": "MLFLOW_TRACKING_URI"},
+    )
+    if "launcher" in overrides:
         overrides["ecs"] = ecs_launcher_from_env()
     return CudaTrainingExecutor(**overrides)
