@@ -19,6 +19,15 @@ def docs_markdown() -> str:
 
 
 @pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch):
+    """A real S3-compatible server (moto) with one empty bucket: ``(endpoint, boto3 client)``."""
+    from tests.s3_server import s3_server
+
+    with s3_server(monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ZIGTUNE_DATA_DIR for one test, so no test sees another's files or caches."""
     directory = tmp_path / "data"

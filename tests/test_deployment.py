@@ -10,7 +10,6 @@ run spread over machines.
 
 import io
 import json
-import logging
 import os
 import shutil
 import signal
@@ -21,13 +20,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import polars as pl
 import pytest
 import yaml
 
 from tests.postgres_server import APT_PACKAGE, PostgresServer, PostgresUnavailableError
+from tests.s3_server import AWS_SECRET, BUCKET, PREFIX, keys_under, use_s3
 from tests.test_dataset import canary_slice
 from zigtune import definitions
 from zigtune.assets import docs, qa_pairs
@@ -37,9 +36,6 @@ from zigtune.resources.novita import NovitaClient
 REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"
 BIN = Path(sys.executable).parent
-BUCKET = "zigtune-team"
-PREFIX = "runs/zigtune"
-AWS_SECRET = "moto-secret-never-logged"
 
 
 # --- servers -----------------------------------------------------------------------------------------
@@ -55,38 +51,8 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
-    """moto's S3 server on 127.0.0.1 with one empty bucket; boto3 reaches it over real HTTP."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "moto-key",
-        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=endpoint)
-    client.create_bucket(Bucket=BUCKET)
-    yield endpoint, client
-    server.stop()
-
-
-def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
-    monkeypatch.setenv("ZIGTUNE_STORAGE", "s3")
-    monkeypatch.setenv("ZIGTUNE_S3_BUCKET", BUCKET)
-    monkeypatch.setenv("ZIGTUNE_S3_PREFIX", PREFIX)
-    monkeypatch.setenv("ZIGTUNE_S3_ENDPOINT_URL", endpoint)
-
-
 def stored_keys(client) -> set[str]:
-    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/")
-    return {item["Key"].removeprefix(f"{PREFIX}/") for item in listing.get("Contents", [])}
+    return keys_under(client, PREFIX)
 
 
 def read_frame(client, name: str) -> pl.DataFrame:

@@ -325,21 +325,27 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
 
 
 @needs_root
-def test_an_empty_evaluation_fails_the_blocking_check(reference, data_dir: Path, zig_sandbox_root: Path) -> None:
-    """No eval split on disk and only that source asked for: nothing to run, so nothing downstream may run."""
+def test_an_empty_evaluation_fails_the_blocking_check(
+    reference, dataset_files, data_dir: Path, zig_sandbox_root: Path
+) -> None:
+    """An empty eval split and only that source asked for: nothing to run, so nothing downstream may run."""
     from zigtune.assets import evaluation
     from zigtune.io_manager import ParquetIOManager
     from zigtune.resources.codapi import CodapiClient
     from zigtune.resources.training import CudaTrainingExecutor
 
-    missing = pl.DataFrame({"split": ["train", "eval"], "path": ["/nowhere/train.jsonl", "/nowhere/eval.jsonl"]})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "eval"):
+        _split(dataset_files, split).head(0).write_parquet(data_dir / f"{split}.parquet")
+    paths = [str(data_dir / f"{split}.jsonl") for split in ("train", "eval")]
+    empty = pl.DataFrame({"split": ["train", "eval"], "path": paths})
 
     @dg.asset(name="deployment_stand_in", deps=["model_evaluation"])
     def downstream() -> None:
         return None
 
     result = dg.materialize(
-        [*_standins(reference, missing, "/models/adapter"), evaluation.model_evaluation,
+        [*_standins(reference, empty, "/models/adapter"), evaluation.model_evaluation,
          evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse, downstream],
         resources={"io_manager": ParquetIOManager(), "training": CudaTrainingExecutor(),
                    "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
@@ -358,3 +364,25 @@ def test_an_empty_evaluation_fails_the_blocking_check(reference, data_dir: Path,
     }
     assert "model_evaluation" in materialized and "deployment_stand_in" not in materialized
     assert pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet").height == 0
+
+
+def test_a_dataset_file_that_is_gone_fails_with_one_line(reference, data_dir: Path, zig_sandbox_root: Path) -> None:
+    from zigtune.assets import evaluation
+    from zigtune.io_manager import ParquetIOManager
+    from zigtune.resources.codapi import CodapiClient
+    from zigtune.resources.training import CudaTrainingExecutor
+
+    missing = pl.DataFrame({"split": ["train", "eval"], "path": ["/nowhere/train.jsonl", "/nowhere/eval.jsonl"]})
+    result = dg.materialize(
+        [*_standins(reference, missing, "/models/adapter"), evaluation.model_evaluation],
+        resources={"io_manager": ParquetIOManager(), "training": CudaTrainingExecutor(),
+                   "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+        raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "model_evaluation"
+    assert failure.step_failure_data.error.message.strip().endswith(
+        "cannot read the dataset's provenance: /nowhere/train.parquet does not exist; "
+        "re-materialize the asset that wrote it"
+    )

@@ -24,7 +24,7 @@ import pytest
 import requests
 from dagster_pipes import decode_env_var
 
-from tests.test_deployment import AWS_SECRET, s3  # noqa: F401  (moto's server: reuse, not a second one)
+from tests.s3_server import AWS_SECRET
 from zigtune.resources.remote_gpu import EcsGpuLauncher, ecs_launcher_from_env
 from zigtune.resources.training import CudaTrainingExecutor, training_from_env
 
@@ -110,7 +110,7 @@ def set_exit_code(task_arn: str, code: int) -> None:
 
 
 @pytest.fixture
-def ecs_cluster(s3, data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:  # noqa: F811
+def ecs_cluster(s3, data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A cluster, a task definition logging to CloudWatch, a subnet; tasks stop only when told to."""
     endpoint, _ = s3
     manager = f"{endpoint}/moto-api/state-manager"

@@ -22,21 +22,19 @@ from dagster_aws.s3.resources import S3Resource
 from upath import UPath
 
 from zigtune import settings
-
-STORAGE_ENV = "ZIGTUNE_STORAGE"
-S3_BUCKET_ENV = "ZIGTUNE_S3_BUCKET"
-S3_PREFIX_ENV = "ZIGTUNE_S3_PREFIX"
-S3_ENDPOINT_URL_ENV = "ZIGTUNE_S3_ENDPOINT_URL"
-S3_REGION_ENV = "ZIGTUNE_S3_REGION"
+from zigtune.settings import (
+    S3_BUCKET_ENV,
+    S3_ENDPOINT_URL_ENV,
+    S3_PREFIX_ENV,
+    S3_REGION_ENV,
+    STORAGE_ENV,
+    StorageConfigError,
+)
 
 #: Key prefix inside the bucket when ``ZIGTUNE_S3_PREFIX`` is unset, so one bucket can hold other things too.
 DEFAULT_S3_PREFIX = "zigtune/assets"
 
 Storage = Literal["local", "s3"]
-
-
-class StorageConfigError(ValueError):
-    """The storage settings are missing, malformed, or name a bucket that cannot be reached."""
 
 
 def _require_frame(context: OutputContext, obj: object) -> pl.DataFrame:

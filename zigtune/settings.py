@@ -35,6 +35,19 @@ def docs_source() -> str:
     return os.environ.get(DOCS_SOURCE_ENV) or DEFAULT_DOCS_SOURCE
 
 
+#: Where asset outputs (the IO manager) and file artifacts (``zigtune.artifacts``) live: ``local`` or ``s3``.
+STORAGE_ENV = "ZIGTUNE_STORAGE"
+S3_BUCKET_ENV = "ZIGTUNE_S3_BUCKET"
+S3_PREFIX_ENV = "ZIGTUNE_S3_PREFIX"
+S3_ARTIFACTS_PREFIX_ENV = "ZIGTUNE_S3_ARTIFACTS_PREFIX"
+S3_ENDPOINT_URL_ENV = "ZIGTUNE_S3_ENDPOINT_URL"
+S3_REGION_ENV = "ZIGTUNE_S3_REGION"
+
+
+class StorageConfigError(ValueError):
+    """The storage settings are missing, malformed, or name a bucket that cannot be reached."""
+
+
 #: Cron of the docs observation (default hourly): ``ZIGTUNE_DOCS_CRON``.
 DOCS_CRON_ENV = "ZIGTUNE_DOCS_CRON"
 DEFAULT_DOCS_CRON = "0 * * * *"

@@ -1,15 +1,18 @@
 """Stage 4: the chatml dataset — train/eval JSONL split by section, deduplicated, with a card."""
 
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from zigtune import settings
+from zigtune.artifacts import ArtifactError, artifact_store, join
 from zigtune.chatml import render_chatml
 from zigtune.dataset_build import DatasetBuild, DatasetError, DatasetSettings, build_dataset, write_dataset
 from zigtune.dataset_card import Funnel, dataset_card
 from zigtune.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+from zigtune.settings import StorageConfigError
 from zigtune.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
 
 CODE_VERSION = "1"
@@ -85,14 +88,23 @@ def chatml_dataset(
         f"{rows[TRAIN]} train and {rows[EVAL]} eval conversations; {build.duplicates.height} duplicates removed"
     )
     version = hashlib.sha256("".join(files["sha256"]).encode()).hexdigest()
+    try:
+        location = artifact_store().publish(directory, f"dataset/{version[:16]}")
+    except (ArtifactError, StorageConfigError) as error:
+        raise dg.Failure(description=str(error)) from None
+    # The next stages read the files where they were published (the same paths, with local storage).
+    files = files.with_columns(
+        pl.Series(column, [join(location, Path(path).name) for path in files[column]], dtype=pl.Utf8)
+        for column in ("path", "provenance_path")
+    )
     return dg.Output(
         files,
         data_version=dg.DataVersion(version),
         metadata={
-            "directory": dg.MetadataValue.path(str(directory)),
-            "train_path": dg.MetadataValue.path(str(directory / "train.jsonl")),
-            "eval_path": dg.MetadataValue.path(str(directory / "eval.jsonl")),
-            "card": dg.MetadataValue.path(str(directory / "README.md")),
+            "directory": dg.MetadataValue.path(location),
+            "train_path": dg.MetadataValue.path(join(location, "train.jsonl")),
+            "eval_path": dg.MetadataValue.path(join(location, "eval.jsonl")),
+            "card": dg.MetadataValue.path(join(location, "README.md")),
             "train_rows": rows[TRAIN],
             "eval_rows": rows[EVAL],
             "train_sections": int(files["sections"][0]),

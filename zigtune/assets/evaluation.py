@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import time
-from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -20,6 +19,7 @@ import polars as pl
 from pydantic import Field
 
 from zigtune import settings
+from zigtune.artifacts import ArtifactError, artifact_store
 from zigtune.cache import ContentCache
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
 from zigtune.evaluation.generation import (
@@ -48,6 +48,7 @@ from zigtune.evaluation.tracking import log_evaluation
 from zigtune.metadata import markdown_table
 from zigtune.resources.codapi import CodapiClient, CodapiError
 from zigtune.resources.training import CudaTrainingExecutor
+from zigtune.settings import StorageConfigError
 from zigtune.training.tracking import default_tracking_uri
 from zigtune.validation import CheckStats
 from zigtune.zig_engine import SandboxError
@@ -128,18 +129,25 @@ def _fail(message: str) -> dg.Failure:
     return dg.Failure(description=message, allow_retries=False)
 
 
-def _dataset_paths(chatml_dataset: pl.DataFrame) -> dict[str, Path]:
-    """The provenance parquet of each split (``<split>.parquet`` beside its JSONL when not listed)."""
+def _dataset_paths(chatml_dataset: pl.DataFrame) -> dict[str, str]:
+    """Where the provenance parquet of each split was published (``<split>.parquet`` beside its JSONL when not
+    listed)."""
     paths = {}
     for row in chatml_dataset.iter_rows(named=True):
-        given = row.get("provenance_path") or (Path(row["path"]).with_suffix(".parquet") if row.get("path") else None)
+        path = row.get("path")
+        given = row.get("provenance_path") or (path.removesuffix(".jsonl") + ".parquet" if path else None)
         if given:
-            paths[row["split"]] = Path(given)
+            paths[row["split"]] = given
     return paths
 
 
-def _read(path: Path | None) -> pl.DataFrame | None:
-    return pl.read_parquet(path) if path is not None and path.exists() else None
+def _read(location: str | None) -> pl.DataFrame | None:
+    if location is None:
+        return None
+    try:
+        return pl.read_parquet(artifact_store().fetch(location))
+    except (ArtifactError, StorageConfigError) as error:
+        raise _fail(f"cannot read the dataset's provenance: {error}") from None
 
 
 def _generate_hf(
@@ -161,7 +169,11 @@ def _generate_hf(
         "output_path": str(output),
     }
     outcome = training.run_worker(context, WORKER_MODULE, params)
-    completions, stats = completions_from_json(json.loads(Path(outcome.result["output_path"]).read_text()))
+    try:
+        output_path = artifact_store().fetch(outcome.result["output_path"])
+    except (ArtifactError, StorageConfigError) as error:
+        raise _fail(f"cannot read the worker's completions: {error}") from None
+    completions, stats = completions_from_json(json.loads(output_path.read_text()))
     return completions, stats, float(outcome.result.get("peak_vram_gib") or 0.0)
 
 

@@ -1,7 +1,5 @@
 """Stage 5: the LoRA adapter, fine-tuned on the chatml dataset's train split by the training executor."""
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
@@ -30,9 +28,10 @@ LORA_MODEL_SCHEMA = pl.Schema(
 )
 
 
-def split_paths(chatml_dataset: pl.DataFrame) -> tuple[Path, Path | None]:
-    """The train and (optional) eval JSONL named by the dataset stage's ``split``/``path`` rows."""
-    paths = {row["split"]: Path(row["path"]) for row in chatml_dataset.iter_rows(named=True) if row.get("path")}
+def split_paths(chatml_dataset: pl.DataFrame) -> tuple[str, str | None]:
+    """Where the train and (optional) eval JSONL were published (the dataset stage's ``split``/``path`` rows);
+    the training worker fetches them."""
+    paths = {row["split"]: str(row["path"]) for row in chatml_dataset.iter_rows(named=True) if row.get("path")}
     if "train" not in paths:
         raise dg.Failure(
             description=f"chatml_dataset has no train split (splits: {sorted(paths)}); re-materialize chatml_dataset",

@@ -22,6 +22,7 @@ from dagster._core.errors import DagsterPipesExecutionError
 from pydantic import Field
 
 from zigtune import settings
+from zigtune.artifacts import storage_env
 from zigtune.resources import env_overrides
 from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
 from zigtune.training.config import DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, TrainingConfig, TrainingConfigError
@@ -109,9 +110,10 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
     """Where workers run: ``subprocess`` (this machine) or ``ecs`` (a task on AWS ECS, set up by ``ecs``)."""
 
     ecs: EcsGpuLauncher | None = None
-    """The ECS cluster and task definition for ``launcher="ecs"``; ``ZIGTUNE_DATA_DIR`` must be shared storage."""
+    """The ECS cluster and task definition for ``launcher="ecs"``; with local storage ``ZIGTUNE_DATA_DIR`` must be
+    shared (EFS), with ``ZIGTUNE_STORAGE=s3`` the task exchanges its files through the bucket."""
 
-    def training_config(self, train_path: Path, eval_path: Path | None, output_dir: Path) -> TrainingConfig:
+    def training_config(self, train_path: str | Path, eval_path: str | Path | None, output_dir: Path) -> TrainingConfig:
         data = settings.data_dir()
         values = {name: getattr(self, name) for name in TrainingConfig.__dataclass_fields__ if hasattr(self, name)}
         values |= {
@@ -150,8 +152,9 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
         if self.launcher == "ecs":
             if self.ecs is None:
                 raise dg.Failure(description="launcher='ecs' needs the ecs settings (cluster, task_definition)")
-            # The task reads and writes the data directory through shared storage mounted at the same path.
-            remote_env = {**worker_env, settings.DATA_DIR_ENV: str(settings.data_dir())}
+            # With ZIGTUNE_STORAGE=s3 the task fetches its inputs and publishes its outputs through the bucket;
+            # with local storage it needs the data directory shared (EFS), mounted at the same path.
+            remote_env = {**worker_env, settings.DATA_DIR_ENV: str(settings.data_dir()), **storage_env()}
             try:
                 invocation = self.ecs.launch(context, module, {PARAMS_EXTRA: params}, remote_env)
             except RemoteWorkerError as error:
@@ -175,8 +178,8 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
     def train(
         self,
         context: dg.AssetExecutionContext,
-        train_path: Path,
-        eval_path: Path | None,
+        train_path: str | Path,
+        eval_path: str | Path | None,
         output_dir: Path,
     ) -> TrainingOutcome:
         """Train in the worker; fail the run with the worker's one-line error when it reports one."""

@@ -13,10 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dagster_pipes import PipesContext, open_dagster_pipes
 
+from zigtune.artifacts import ArtifactError, artifact_store, key_for
+from zigtune.settings import StorageConfigError
 from zigtune.training.config import TrainingConfig, TrainingError
 
 #: The Pipes extra that carries a worker's params (``CudaTrainingExecutor.run_worker`` writes it).
@@ -93,7 +96,7 @@ class WorkerReply:
 
 def serve(
     work: Callable[[dict[str, Any], PipesReporter], WorkerReply],
-    user_errors: tuple[type[Exception], ...] = (TrainingError,),
+    user_errors: tuple[type[Exception], ...] = (TrainingError, ArtifactError, StorageConfigError),
 ) -> None:
     """Run ``work`` inside a Pipes session; exceptions of ``user_errors`` become the one-line failure."""
     with open_dagster_pipes() as pipes:
@@ -111,10 +114,19 @@ def serve(
 
 
 def train_work(params: dict[str, Any], reporter: PipesReporter) -> WorkerReply:
+    """Fetch the dataset (wherever the dataset stage published it), train, publish the adapter."""
     config = TrainingConfig.from_dict(params["training_config"])
     from zigtune.training.run import train
 
+    store = artifact_store()
+    config.train_path = str(store.fetch(config.train_path))
+    if config.eval_path:
+        config.eval_path = str(store.fetch(config.eval_path))
     result = train(config, reporter, run_name=params.get("run_name") or "lora_model")
+    adapter = Path(result.adapter_dir)
+    result.adapter_dir = store.publish(adapter, key_for(adapter, f"models/{adapter.parent.name}/adapter"))
+    if result.adapter_dir != str(adapter):
+        reporter.log(f"adapter published to {result.adapter_dir}")
     return WorkerReply(result=result.as_dict(), metadata=materialization_metadata(result))
 
 
