@@ -1,6 +1,7 @@
 """A real S3-compatible server for tests: moto's server mode on 127.0.0.1, reached by boto3 over HTTP."""
 
 import logging
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +25,8 @@ def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    # moto keeps its buckets per process, not per server: start from none, so no test sees another's objects.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     client = boto3.client("s3", endpoint_url=endpoint)

@@ -19,10 +19,6 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-import boto3
-from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError
-
 from zigtune import settings
 from zigtune.settings import (
     S3_ARTIFACTS_PREFIX_ENV,
@@ -95,6 +91,8 @@ class S3Artifacts:
     """Artifacts under ``s3://<bucket>/<prefix>/<key>``, fetched into ``<root>/<key>``."""
 
     def __init__(self, client, bucket: str, prefix: str, root: Path) -> None:
+        from boto3.s3.transfer import TransferConfig
+
         self.client, self.bucket, self.prefix, self.root = client, bucket, prefix.strip("/"), Path(root)
         self.transfer = TransferConfig(max_concurrency=8)
 
@@ -112,7 +110,7 @@ class S3Artifacts:
         for name, path in sorted(files.items()):
             try:
                 self.client.upload_file(str(path), self.bucket, f"{self.prefix}/{name}", Config=self.transfer)
-            except (BotoCoreError, ClientError) as error:
+            except _boto_errors() as error:
                 raise ArtifactError(f"cannot upload {path} to {self.uri(name)}: {_one_line(error)}") from None
         return self.uri(key)
 
@@ -139,7 +137,7 @@ class S3Artifacts:
                 for item in page.get("Contents", []):
                     if item["Key"] == key or item["Key"].startswith(f"{key}/"):
                         found[item["Key"]] = item["Size"]
-        except (BotoCoreError, ClientError) as error:
+        except _boto_errors() as error:
             raise ArtifactError(f"cannot list {location}: {_one_line(error)}") from None
         if not found:
             raise ArtifactError(f"{location} does not exist; re-materialize the asset that wrote it")
@@ -152,7 +150,7 @@ class S3Artifacts:
         partial = target.with_name(f".{target.name}.partial")
         try:
             self.client.download_file(bucket, key, str(partial), Config=self.transfer)
-        except (BotoCoreError, ClientError) as error:
+        except _boto_errors() as error:
             partial.unlink(missing_ok=True)
             raise ArtifactError(f"cannot download {location} ({key}): {_one_line(error)}") from None
         partial.replace(target)
@@ -168,6 +166,8 @@ def artifact_store() -> LocalArtifacts | S3Artifacts:
     bucket = os.environ.get(S3_BUCKET_ENV)
     if not bucket:
         raise StorageConfigError(f"{STORAGE_ENV}=s3 needs a bucket: set {S3_BUCKET_ENV}")
+    import boto3
+
     client = boto3.client(
         "s3",
         endpoint_url=os.environ.get(S3_ENDPOINT_URL_ENV) or None,
@@ -180,6 +180,14 @@ def artifact_store() -> LocalArtifacts | S3Artifacts:
 def storage_env() -> dict[str, str]:
     """The storage settings that are set, for a worker that runs elsewhere (no credentials among them)."""
     return {name: os.environ[name] for name in STORAGE_ENV_VARS if os.environ.get(name)}
+
+
+def _boto_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors, imported when one is raised: boto3 is needed only with S3 storage (a GPU worker with
+    local storage may not have it)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
 
 
 def _one_line(error: BaseException) -> str:

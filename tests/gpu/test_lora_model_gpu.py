@@ -80,9 +80,14 @@ def test_unsloth_small_qwen2_end_to_end(tmp_path: Path, data_dir: Path) -> None:
     assert replies[0]
 
 
-def test_unsloth_qwen25_3b_shape_end_to_end(tmp_path: Path, data_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def qwen25_3b_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("ZIGTUNE_GPU_3B_MODEL")
-    model_dir = Path(given) if given else build_model_dir(tmp_path / "qwen2.5-3b", "qwen2.5-3b", device="cuda")
+    return Path(given) if given else build_model_dir(tmp_path_factory.mktemp("qwen2.5-3b"), "qwen2.5-3b", "cuda")
+
+
+def test_unsloth_qwen25_3b_shape_end_to_end(qwen25_3b_dir: Path, data_dir: Path) -> None:
+    model_dir = qwen25_3b_dir
     # The original's settings (r=128, alpha=128, lm_head+embed_tokens, 4-bit, AdamW 8-bit, batch 2 × 8), a few steps.
     executor = CudaTrainingExecutor(base_model=str(model_dir), backend="unsloth", max_seq_length=1024, max_steps=6)
     row, metadata, _, _ = _materialize(data_dir, executor, train=96, eval_=8, words=300)
@@ -91,3 +96,21 @@ def test_unsloth_qwen25_3b_shape_end_to_end(tmp_path: Path, data_dir: Path) -> N
     adapter = Path(row["adapter_dir"])
     assert (adapter / "adapter_model.safetensors").stat().st_size > 500e6  # embed_tokens (151936 × 2048) + r=128
     assert metadata["trainable_parameters"].value > 300e6
+
+
+def test_out_of_gpu_memory_is_one_line_that_names_the_fix(qwen25_3b_dir: Path, data_dir: Path) -> None:
+    """bf16 weights, no gradient checkpointing, 128 sequences of 1,024 tokens in one batch: far past 80 GB."""
+    executor = CudaTrainingExecutor(
+        base_model=str(qwen25_3b_dir), backend="unsloth", load_in_4bit=False, max_seq_length=1024, max_steps=2,
+        per_device_train_batch_size=128, gradient_accumulation_steps=1, gradient_checkpointing=False,
+    )  # fmt: skip
+    train = write_conversations(data_dir / "dataset" / "train.jsonl", 128, words=900)
+    eval_ = write_conversations(data_dir / "dataset" / "eval.jsonl", 4, seed=1, words=50)
+    result = dg.materialize([_standin_dataset(train, eval_), lora_model], resources={"training": executor},
+                            raise_on_error=False)  # fmt: skip
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.user_failure_data.description
+    print("failure:", message)
+    assert message.startswith("out of GPU memory (") and "at batch 128 × 1024 tokens" in message
+    assert "lower per_device_train_batch_size or max_seq_length" in message and "\n" not in message
