@@ -83,7 +83,7 @@ def test_unsloth_small_qwen2_end_to_end(tmp_path: Path, data_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def qwen25_3b_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("ZIGTUNE_GPU_3B_MODEL")
-    return Path(given) if given else build_model_dir(tmp_path_factory.mktemp("qwen2.5-3b"), "qwen2.5-3b", "cuda")
+    return Path(given) if given else build_model_dir(tmp_path_factory.mktemp("qwen2.5-3b"), "qwen2.5-3b", device="cuda")
 
 
 def test_unsloth_qwen25_3b_shape_end_to_end(qwen25_3b_dir: Path, data_dir: Path) -> None:
