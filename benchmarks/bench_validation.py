@@ -76,7 +76,7 @@ def main() -> int:
     pairs = snippet_pairs(args.docs).sample(fraction=1.0, shuffle=True, seed=0)
     modes = pairs["response"].map_elements(check_mode, return_dtype=pl.Utf8)
     warmup = pl.concat([pairs.filter(modes == "test").head(1), pairs.filter(modes == "run").head(1)])
-    rest = pairs.filter(~pl.col("pair_id").is_in(warmup["pair_id"]))
+    rest = pairs.filter(~pl.col("pair_id").is_in(warmup["pair_id"].to_list()))
     needed = args.sequential + args.parallel
     if rest.height < needed:
         raise SystemExit(f"only {rest.height} usable examples, {needed} needed")
