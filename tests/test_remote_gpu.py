@@ -109,13 +109,23 @@ def set_exit_code(task_arn: str, code: int) -> None:
         container.runtime_id = f"runtime-{code}"
 
 
+def reset_ecs_and_logs() -> None:
+    """moto's ECS and CloudWatch Logs back to empty; its other services as they are."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecs.models import ecs_backends
+    from moto.logs.models import logs_backends
+
+    for backends in (ecs_backends, logs_backends):
+        backends[DEFAULT_ACCOUNT_ID]["us-east-1"].reset()
+
+
 @pytest.fixture
 def ecs_cluster(s3, data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A cluster, a task definition logging to CloudWatch, a subnet; tasks stop only when told to."""
     endpoint, _ = s3
     manager = f"{endpoint}/moto-api/state-manager"
-    # moto's state lives in this process across servers: start from none (no tasks of an earlier test).
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    # moto's state lives in this process across servers: start with no tasks or log groups of an earlier test.
+    reset_ecs_and_logs()
     # By default moto moves a described task one state on per describe, so it would stop by itself.
     transition = {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}}
     requests.post(f"{manager}/set-transition", json=transition, timeout=10).raise_for_status()
@@ -153,7 +163,6 @@ def ecs_cluster(s3, data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     group = ec2.create_security_group(GroupName="zigtune-worker", Description="worker", VpcId=vpc)["GroupId"]
     yield endpoint, {"subnet": subnet, "security_group": group}
     requests.post(f"{manager}/unset-transition", json={"model_name": "ecs::task"}, timeout=10)
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
 
 
 def executor(endpoint: str, network: dict[str, str]) -> CudaTrainingExecutor:
