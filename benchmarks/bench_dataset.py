@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.test_dataset import validated_from  # noqa: E402
 from tests.test_dedup import _brute_force  # noqa: E402
-from zigtune.dataset_build import DatasetSettings, build_dataset, write_dataset  # noqa: E402
-from zigtune.dataset_card import Funnel, dataset_card  # noqa: E402
-from zigtune.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate  # noqa: E402
-from zigtune.docs_generator import docs_pairs  # noqa: E402
-from zigtune.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row  # noqa: E402
-from zigtune.sections import sections_frame, split_sections  # noqa: E402
+from zigtune.dataset.build import DatasetSettings, build_dataset, write_dataset  # noqa: E402
+from zigtune.dataset.card import Funnel, dataset_card  # noqa: E402
+from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate  # noqa: E402
+from zigtune.docs.sections import sections_frame, split_sections  # noqa: E402
+from zigtune.generation.docs_generator import docs_pairs  # noqa: E402
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
 FORMS = (

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.openai_server import OpenAIServer, Reply
-from zigtune.cache import ContentCache
+from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.generation import OpenAIBackend, Prompt
 from zigtune.evaluation.scoring import (
@@ -38,9 +38,9 @@ from zigtune.evaluation.scoring import (
     verified_gold,
 )
 from zigtune.evaluation.tasks import GOLD, build_tasks
-from zigtune.sections import sections_frame, split_sections
-from zigtune.validation import CheckStats
-from zigtune.zig_engine import LocalZigEngine
+from zigtune.storage.cache import ContentCache
+from zigtune.validation.checking import CheckStats
+from zigtune.validation.sandbox import LocalZigEngine
 
 DEFAULT_DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "zig-0.14.0-docs.md"
 

@@ -1,7 +1,7 @@
 """Benchmark: LLM generation over the full Zig 0.14 reference against a local server with fixed latency.
 
 Measures, in one run:
-- the concurrent generator (``zigtune.generation.generate_pairs``, concurrency 16, no client pacing)
+- the concurrent generator (``zigtune.generation.llm.generate_pairs``, concurrency 16, no client pacing)
   against the original write-up's serial loop (sync ``openai.OpenAI``, one section and round at a
   time). The serial loop is timed on a subset of sections and extrapolated per call to the full
   call count, to keep the benchmark short;
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.openai_server import OpenAIServer  # noqa: E402
-from zigtune.cache import ContentCache  # noqa: E402
-from zigtune.generation import (  # noqa: E402
+from zigtune.docs.sections import sections_frame, split_sections  # noqa: E402
+from zigtune.generation.llm import (  # noqa: E402
     CallStats,
     GenerationResult,
     GenerationSettings,
@@ -37,8 +37,8 @@ from zigtune.generation import (  # noqa: E402
     build_client,
     generate_pairs,
 )
-from zigtune.prompts import PromptTemplates, load_templates  # noqa: E402
-from zigtune.sections import sections_frame, split_sections  # noqa: E402
+from zigtune.generation.prompts import PromptTemplates, load_templates  # noqa: E402
+from zigtune.storage.cache import ContentCache  # noqa: E402
 
 DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
 

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from zigtune.docs_source import read_docs
-from zigtune.sections import sections_frame, split_sections
+from zigtune.docs.sections import sections_frame, split_sections
+from zigtune.docs.source import read_docs
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -9,7 +9,7 @@ when imported, so the HF baseline must never see it); steady-state tokens/s coun
 steps after ``--warmup`` (CUDA synchronised at each step end), peak VRAM is ``torch.cuda.max_memory_allocated``
 over training. Trainers:
 
-- ``executor``: ``lora_model`` materialized through Dagster with ``CudaTrainingExecutor`` (Pipes worker,
+- ``executor``: ``lora_model`` materialized through Dagster with ``TrainingExecutor`` (Pipes worker,
   per-step log lines and messages, MLflow) at r=16 on the 7 projections, the usual QLoRA benchmark setting;
 - ``unsloth``: a bare Unsloth + TRL script, same settings;
 - ``hf``: transformers + bitsandbytes + PEFT + TRL, same settings;
@@ -159,7 +159,7 @@ def run_executor(trainer_name: str, args: argparse.Namespace) -> dict[str, Any]:
     import polars as pl
 
     from zigtune.assets.training import lora_model
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
 
     os.environ["ZIGTUNE_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-executor-")
 
@@ -178,7 +178,7 @@ def run_executor(trainer_name: str, args: argparse.Namespace) -> dict[str, Any]:
     }
     if trainer_name == "executor":
         settings |= {"lora_r": 16, "lora_alpha": 16, "target_modules": PROJECTIONS, "learning_rate": 2e-4}
-    result = dg.materialize([chatml_dataset, lora_model], resources={"training": CudaTrainingExecutor(**settings)})
+    result = dg.materialize([chatml_dataset, lora_model], resources={"training": TrainingExecutor(**settings)})
     row = result.output_for_node("lora_model").row(0, named=True)
     # The worker skips its first warmup_steps_for_speed (3) steps, as --warmup does by default.
     return {"tokens_per_second": row["tokens_per_second"], "peak_vram_gib": row["peak_vram_gib"], "steps": row["steps"]}

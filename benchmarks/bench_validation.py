@@ -30,12 +30,12 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zigtune.cache import ContentCache  # noqa: E402
-from zigtune.code_extraction import check_mode  # noqa: E402
-from zigtune.pairs import QA_PAIRS_SCHEMA  # noqa: E402
-from zigtune.sections import examples_frame, sections_frame, split_sections  # noqa: E402
-from zigtune.validation import validate_pairs  # noqa: E402
-from zigtune.zig_engine import LocalZigEngine  # noqa: E402
+from zigtune.docs.sections import examples_frame, sections_frame, split_sections  # noqa: E402
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA  # noqa: E402
+from zigtune.storage.cache import ContentCache  # noqa: E402
+from zigtune.validation.checking import validate_pairs  # noqa: E402
+from zigtune.validation.code_extraction import check_mode  # noqa: E402
+from zigtune.validation.sandbox import LocalZigEngine  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
 

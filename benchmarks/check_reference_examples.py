@@ -26,9 +26,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zigtune.sections import examples_frame, sections_frame, split_sections  # noqa: E402
-from zigtune.validation import check_examples  # noqa: E402
-from zigtune.zig_engine import LocalZigEngine  # noqa: E402
+from zigtune.docs.sections import examples_frame, sections_frame, split_sections  # noqa: E402
+from zigtune.validation.checking import check_examples  # noqa: E402
+from zigtune.validation.sandbox import LocalZigEngine  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from zigtune.verdicts import Verdict
-from zigtune.zig_engine import LocalZigEngine
+from zigtune.validation.sandbox import LocalZigEngine
+from zigtune.validation.verdicts import Verdict
 
 SANDBOXES = {"zig": {"run", "test"}}
 

@@ -1,4 +1,4 @@
-"""A worker for ``CudaTrainingExecutor.run_worker`` tests: ``python -m tests.pipes_echo_worker``.
+"""A worker for ``TrainingExecutor.run_worker`` tests: ``python -m tests.pipes_echo_worker``.
 
 ``params["mode"]``: ``"echo"`` logs, sends two messages and returns the params with metadata; ``"user_error"``
 raises a ``TrainingError``; ``"crash"`` exits with status 3 after a log line.

@@ -14,8 +14,8 @@ from tests.s3_server import ARTIFACTS_PREFIX, AWS_SECRET, BUCKET, PREFIX, keys_u
 from tests.test_dataset import upstream_assets
 from tests.test_evaluation import reference  # noqa: F401 (fixture)
 from tests.tiny_model import build_model_dir
-from zigtune.artifacts import ArtifactError, LocalArtifacts, S3Artifacts, artifact_store, storage_env
 from zigtune.settings import StorageConfigError
+from zigtune.storage.artifacts import ArtifactError, LocalArtifacts, S3Artifacts, artifact_store, storage_env
 
 # --- the store, without Dagster ------------------------------------------------------------------------------
 
@@ -108,9 +108,9 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from zigtune.assets import dataset, evaluation, training
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     endpoint, client = s3
     use_s3(monkeypatch, endpoint)
@@ -120,7 +120,7 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
         monkeypatch.setenv("ZIGTUNE_DATA_DIR", str(directory))
         return directory
 
-    executor = CudaTrainingExecutor(
+    executor = TrainingExecutor(
         base_model=str(tiny_model_dir), backend="hf", load_in_4bit=False, optim="adamw_torch", max_seq_length=512,
         lora_r=8, lora_alpha=16, max_steps=2, per_device_train_batch_size=4, gradient_accumulation_steps=1,
         warmup_steps=1, gradient_checkpointing=False,
@@ -134,7 +134,7 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
     resources = {
         "io_manager": ParquetIOManager(),
         "training": executor,
-        "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
     }
     evaluation_config = {"ops": {"model_evaluation": {"config": {"max_new_tokens": 8, "batch_size": 4}}}}
     dataset_config = {"ops": {"chatml_dataset": {"config": {"eval_fraction": 0.5, "seed": 1}}}}

@@ -15,9 +15,9 @@ import pytest
 from tests.conftest import DOCS_MD
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
 from zigtune import definitions
-from zigtune.io_manager import ParquetIOManager
-from zigtune.resources.codapi import CodapiClient
-from zigtune.resources.novita import NovitaClient
+from zigtune.resources.llm import LLMClient
+from zigtune.resources.zig import ZigEngine
+from zigtune.storage.io_manager import ParquetIOManager
 
 SECRET = "sk-zigtune-automation-test"
 EDITED_SECTION = "# Comments"
@@ -52,8 +52,8 @@ def pipeline(llm: OpenAIServer, data_dir: Path, tmp_path: Path, zig_sandbox_root
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     resources = {
         "io_manager": ParquetIOManager(),
-        "novita": NovitaClient(base_url=llm.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), requests_per_minute=0),
-        "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+        "llm": LLMClient(base_url=llm.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), requests_per_minute=0),
+        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
     }
     defs = dg.Definitions(
         assets=definitions.assets,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zigtune.chatml import (
+from zigtune.dataset.chatml import (
     QWEN25_DEFAULT_SYSTEM,
     ChatFormatError,
     conversation_record,

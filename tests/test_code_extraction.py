@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zigtune.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.code_extraction import check_mode, extract_zig_code
 
 HELLO = 'const std = @import("std");\n\npub fn main() void {\n    std.debug.print("hi\\n", .{});\n}\n'
 

@@ -11,20 +11,20 @@ import polars as pl
 import pytest
 
 from tests.test_chatml import ORIGINAL_CHATML, ORIGINAL_INSTRUCTION, ORIGINAL_RESPONSE
-from zigtune.chatml import render_chatml
-from zigtune.dataset_build import (
+from zigtune.dataset.build import (
     PROVENANCE_SCHEMA,
     DatasetError,
     DatasetSettings,
     build_dataset,
     write_dataset,
 )
-from zigtune.dataset_card import Funnel, dataset_card
-from zigtune.docs_generator import docs_pairs
-from zigtune.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row, reject_row
-from zigtune.sections import sections_frame, split_sections
-from zigtune.splitting import assign_splits, eval_units
-from zigtune.validation import VALIDATED_PAIRS_SCHEMA
+from zigtune.dataset.card import Funnel, dataset_card
+from zigtune.dataset.chatml import render_chatml
+from zigtune.dataset.splitting import assign_splits, eval_units
+from zigtune.docs.sections import sections_frame, split_sections
+from zigtune.generation.docs_generator import docs_pairs
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row, reject_row
+from zigtune.validation.checking import VALIDATED_PAIRS_SCHEMA
 
 
 def validated_from(pairs: pl.DataFrame, verdict: str = "ok") -> pl.DataFrame:
@@ -230,7 +230,7 @@ def upstream_assets(reference: dict[str, pl.DataFrame], validated: pl.DataFrame)
 
 def test_materializes_in_dagster(reference, data_dir: Path) -> None:
     from zigtune.assets.dataset import chatml_dataset
-    from zigtune.io_manager import ParquetIOManager
+    from zigtune.storage.io_manager import ParquetIOManager
 
     validated = pl.concat([reference["validated"].head(60), reference["validated"].tail(3)])
     result = dg.materialize(
@@ -257,7 +257,7 @@ def test_materializes_in_dagster(reference, data_dir: Path) -> None:
 
 def test_fails_clearly_in_dagster_when_nothing_was_validated(reference, data_dir: Path) -> None:
     from zigtune.assets.dataset import chatml_dataset
-    from zigtune.io_manager import ParquetIOManager
+    from zigtune.storage.io_manager import ParquetIOManager
 
     result = dg.materialize(
         [*upstream_assets(reference, reference["validated"].head(0)), chatml_dataset],
@@ -279,7 +279,7 @@ def canary_slice(docs_markdown: str) -> str:
     The canary must find its examples in ``doc_sections``, so this is the smallest slice of the real
     reference on which the whole chain, canary included, runs (~17 pairs, a dozen Zig compiles).
     """
-    from zigtune.validation import CANARY_EXAMPLES
+    from zigtune.validation.checking import CANARY_EXAMPLES
 
     sections = sections_frame(split_sections(docs_markdown))
     names = pl.col("examples").list.eval(pl.element().struct.field("name").is_in(list(CANARY_EXAMPLES)))
@@ -292,9 +292,9 @@ def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
 ) -> None:
     from zigtune.assets import dataset, docs, qa_pairs, validation
     from zigtune.assets.dataset import PREVIEW_CHARS
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.novita import NovitaClient
+    from zigtune.resources.llm import LLMClient
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     docs_path = tmp_path / "slice.md"
     docs_path.write_text(canary_slice(docs_markdown), encoding="utf-8")
@@ -307,8 +307,8 @@ def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
             ],
             resources={
                 "io_manager": ParquetIOManager(),
-                "novita": NovitaClient(),
-                "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+                "llm": LLMClient(),
+                "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
             },
             run_config={
                 "ops": {

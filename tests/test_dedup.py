@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zigtune.dedup import Item, deduplicate, jaccard, normalize, shingles
+from zigtune.dataset.dedup import Item, deduplicate, jaccard, normalize, shingles
 
 LONG = (
     "Write a complete Zig 0.14 program that reads a list of integers from an array, sorts them in "
@@ -82,8 +82,8 @@ def _brute_force(items: list[Item], threshold: float) -> list[str]:
 @pytest.mark.parametrize("threshold", [0.7, 0.85])
 def test_lsh_finds_what_comparing_every_pair_finds_on_the_real_reference(docs_markdown, threshold) -> None:
     """On the docs generator's instructions (template-heavy, many alike), MinHash LSH misses nothing."""
-    from zigtune.docs_generator import docs_pairs
-    from zigtune.sections import sections_frame, split_sections
+    from zigtune.docs.sections import sections_frame, split_sections
+    from zigtune.generation.docs_generator import docs_pairs
 
     rows = docs_pairs(sections_frame(split_sections(docs_markdown))).rows
     items = [Item(str(r["pair_id"]), "train", str(r["instruction"])) for r in rows]

@@ -16,9 +16,9 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import DOCS_HTML, DOCS_MD
 from zigtune.assets.docs import doc_sections, zig_docs
-from zigtune.docs_source import DocsSourceError, read_docs
-from zigtune.io_manager import ParquetIOManager
-from zigtune.sections import split_sections
+from zigtune.docs.sections import split_sections
+from zigtune.docs.source import DocsSourceError, read_docs
+from zigtune.storage.io_manager import ParquetIOManager
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -3,9 +3,9 @@
 import polars as pl
 import pytest
 
-from zigtune.docs_generator import docs_pairs, failure_answer, prose
-from zigtune.pairs import QA_PAIRS_SCHEMA, pairs_frame
-from zigtune.sections import examples_frame, program_output, sections_frame, split_sections
+from zigtune.docs.sections import examples_frame, program_output, sections_frame, split_sections
+from zigtune.generation.docs_generator import docs_pairs, failure_answer, prose
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA, pairs_frame
 
 
 @pytest.fixture(scope="module")

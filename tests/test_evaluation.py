@@ -17,8 +17,8 @@ import pytest
 
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
 from tests.test_dataset import validated_from, write
-from zigtune.dataset_build import DatasetSettings
-from zigtune.docs_generator import docs_pairs
+from zigtune.dataset.build import DatasetSettings
+from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.decoding import Decoding, DecodingError
 from zigtune.evaluation.report import side_by_side, task_table
 from zigtune.evaluation.scoring import (
@@ -35,11 +35,11 @@ from zigtune.evaluation.scoring import (
     verified_gold,
 )
 from zigtune.evaluation.tasks import EVAL_SPLIT, GOLD, TaskError, build_tasks
-from zigtune.pairs import QA_PAIRS_SCHEMA
-from zigtune.sections import sections_frame, split_sections
-from zigtune.validation import CANARY_EXAMPLES, CheckStats
-from zigtune.verdicts import ExecResult, Verdict
-from zigtune.zig_engine import LocalZigEngine
+from zigtune.generation.docs_generator import docs_pairs
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA
+from zigtune.validation.checking import CANARY_EXAMPLES, CheckStats
+from zigtune.validation.sandbox import LocalZigEngine
+from zigtune.validation.verdicts import ExecResult, Verdict
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 SECRET = "sk-zigtune-eval-secret-0123456789"
@@ -244,9 +244,9 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
     reference, dataset_files, data_dir: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from zigtune.assets import evaluation
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     candidates = build_tasks(_split(dataset_files, "eval"), reference["sections"], set()).tasks
     # The docs generator writes the gold tasks' instructions, so a held-out gold example and its eval-split
@@ -276,8 +276,8 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
             result = dg.materialize(
                 [*_standins(reference, dataset_files, "/models/adapter"), evaluation.model_evaluation,
                  evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
-                resources={"io_manager": ParquetIOManager(), "training": CudaTrainingExecutor(),
-                           "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+                resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
+                           "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
                 run_config={"ops": {"model_evaluation": {"config": {
                     "backend": "openai", "openai_base_url": server.base_url, "max_new_tokens": 300}}}},
                 instance=instance,
@@ -330,9 +330,9 @@ def test_an_empty_evaluation_fails_the_blocking_check(
 ) -> None:
     """An empty eval split and only that source asked for: nothing to run, so nothing downstream may run."""
     from zigtune.assets import evaluation
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     data_dir.mkdir(parents=True, exist_ok=True)
     for split in ("train", "eval"):
@@ -347,8 +347,8 @@ def test_an_empty_evaluation_fails_the_blocking_check(
     result = dg.materialize(
         [*_standins(reference, empty, "/models/adapter"), evaluation.model_evaluation,
          evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse, downstream],
-        resources={"io_manager": ParquetIOManager(), "training": CudaTrainingExecutor(),
-                   "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+        resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
+                   "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
         run_config={"ops": {"model_evaluation": {"config": {"sources": ["eval_split"], "backend": "openai"}}}},
         raise_on_error=False,
     )  # fmt: skip
@@ -368,15 +368,15 @@ def test_an_empty_evaluation_fails_the_blocking_check(
 
 def test_a_dataset_file_that_is_gone_fails_with_one_line(reference, data_dir: Path, zig_sandbox_root: Path) -> None:
     from zigtune.assets import evaluation
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     missing = pl.DataFrame({"split": ["train", "eval"], "path": ["/nowhere/train.jsonl", "/nowhere/eval.jsonl"]})
     result = dg.materialize(
         [*_standins(reference, missing, "/models/adapter"), evaluation.model_evaluation],
-        resources={"io_manager": ParquetIOManager(), "training": CudaTrainingExecutor(),
-                   "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+        resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
+                   "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
         raise_on_error=False,
     )  # fmt: skip
     assert not result.success

@@ -38,9 +38,9 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     zig_sandbox_root: Path,
 ) -> None:
     from zigtune.assets import evaluation, training
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
 
     @dg.asset(name="chatml_dataset", group_name="dataset")
     def chatml_dataset() -> pl.DataFrame:
@@ -50,7 +50,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     def doc_sections() -> pl.DataFrame:
         return reference["sections"]
 
-    executor = CudaTrainingExecutor(
+    executor = TrainingExecutor(
         base_model=str(tiny_model_dir), backend="hf", load_in_4bit=False, optim="adamw_torch", max_seq_length=512,
         lora_r=8, lora_alpha=16, learning_rate=2e-2, embedding_learning_rate=5e-3, max_steps=3,
         per_device_train_batch_size=4, gradient_accumulation_steps=1, warmup_steps=1, gradient_checkpointing=False,
@@ -60,7 +60,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
             [chatml_dataset, doc_sections, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"io_manager": ParquetIOManager(), "training": executor,
-                       "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+                       "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
             run_config={"ops": {"model_evaluation": {"config": {"max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4}}}},
             instance=instance,
         )  # fmt: skip

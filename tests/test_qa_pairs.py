@@ -19,8 +19,7 @@ import pytest
 
 from tests.openai_server import OpenAIServer, Reply, default_pairs, jsonl
 from zigtune.assets import docs, qa_pairs
-from zigtune.cache import ContentCache, cache_key
-from zigtune.generation import (
+from zigtune.generation.llm import (
     CallStats,
     GenerationResult,
     GenerationSettings,
@@ -28,9 +27,10 @@ from zigtune.generation import (
     build_client,
     generate_pairs,
 )
-from zigtune.io_manager import ParquetIOManager
-from zigtune.prompts import load_templates
-from zigtune.resources.novita import NovitaClient
+from zigtune.generation.prompts import load_templates
+from zigtune.resources.llm import LLMClient
+from zigtune.storage.cache import ContentCache, cache_key
+from zigtune.storage.io_manager import ParquetIOManager
 
 SECRET = "sk-zigtune-test-9f3c1e7a5b"
 TEMPLATES = load_templates()
@@ -230,10 +230,10 @@ def pipeline_assets() -> list:
     return [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])]
 
 
-def materialize(instance: dg.DagsterInstance, docs_path: Path, novita: NovitaClient) -> dict[str, dict]:
+def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient) -> dict[str, dict]:
     result = dg.materialize(
         pipeline_assets(),
-        resources={"io_manager": ParquetIOManager(), "novita": novita},
+        resources={"io_manager": ParquetIOManager(), "llm": llm},
         run_config={"ops": {"zig_docs": {"config": {"source": str(docs_path)}}}},
         instance=instance,
     )
@@ -256,13 +256,13 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
         if any("PROSE-SECTION" in m["content"] for m in request.body["messages"])
         else server.default_reply(request)
     )
-    novita = NovitaClient(
+    llm = LLMClient(
         base_url=server.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4, requests_per_minute=0
     )
     instance_dir = tmp_path / "dagster_home"
     instance_dir.mkdir()
     with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
-        first = materialize(instance, docs_path, novita)
+        first = materialize(instance, docs_path, llm)
         meta = first["qa_pairs"]
         # 7 sections over 200 characters; the prose one is asked twice (one repair).
         assert meta["generator"] == "both" and meta["llm_calls_made"] == 8 and meta["llm_calls_cached"] == 0
@@ -273,7 +273,7 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
         assert rejects["breadcrumb"].to_list() == ["Zig Language Reference > PROSE-SECTION"] * 2
         requests_after_first = len(server.requests)
 
-        second = materialize(instance, docs_path, novita)
+        second = materialize(instance, docs_path, llm)
         assert second["qa_pairs"]["llm_calls_made"] == 0 and second["qa_pairs"]["llm_calls_cached"] == 8
         assert len(server.requests) == requests_after_first
         pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")
@@ -294,7 +294,7 @@ def test_without_a_key_the_docs_generator_runs_alone(data_dir: Path, tmp_path: P
     docs_path = tmp_path / "docs.md"
     docs_path.write_text(small_docs(2))
     with dg.instance_for_test() as instance:
-        meta = materialize(instance, docs_path, NovitaClient())["qa_pairs"]
+        meta = materialize(instance, docs_path, LLMClient())["qa_pairs"]
     assert meta["generator"] == "docs" and "llm_calls_made" not in meta
     assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 3}
 
@@ -304,13 +304,13 @@ KILLED_RUN = textwrap.dedent(
     import os, sys
     import dagster as dg
     from zigtune.assets import docs, qa_pairs
-    from zigtune.io_manager import ParquetIOManager
-    from zigtune.resources.novita import NovitaClient
+    from zigtune.storage.io_manager import ParquetIOManager
+    from zigtune.resources.llm import LLMClient
 
-    novita = NovitaClient(base_url=sys.argv[1], api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
+    llm = LLMClient(base_url=sys.argv[1], api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
     dg.materialize(
         [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])],
-        resources={"io_manager": ParquetIOManager(), "novita": novita},
+        resources={"io_manager": ParquetIOManager(), "llm": llm},
         run_config={"ops": {"zig_docs": {"config": {"source": sys.argv[2]}}}},
     )
     """
@@ -351,9 +351,9 @@ def test_killed_run_resumes_without_repeating_answered_calls(
         first_run_requests = len(server.requests)
         assert 5 <= len(answered) < 24  # six cache entries: five answers and the server capability
 
-        novita = NovitaClient(base_url=server.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
+        llm = LLMClient(base_url=server.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
         with dg.instance_for_test() as instance:
-            meta = materialize(instance, docs_path, novita)["qa_pairs"]
+            meta = materialize(instance, docs_path, llm)["qa_pairs"]
         resumed = server.requests[first_run_requests:]
         resumed_keys = {cache_key("chat.completions", r.body) for r in resumed}
         assert resumed_keys.isdisjoint(answered)

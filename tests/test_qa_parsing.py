@@ -2,7 +2,7 @@
 
 import json
 
-from zigtune.qa_parsing import EMPTY_REPLY, INVALID_JSON, INVALID_PAIR, NO_JSON, TRUNCATED_JSON, parse_reply
+from zigtune.generation.parsing import EMPTY_REPLY, INVALID_JSON, INVALID_PAIR, NO_JSON, TRUNCATED_JSON, parse_reply
 
 PAIR_A = {"instruction": "Explique como funciona o comando `defer` em Zig.", "response": "O `defer` agenda..."}
 PAIR_B = {

@@ -1,4 +1,4 @@
-"""zigtune.sections on the real Zig 0.14.0 reference and on small planted texts."""
+"""zigtune.docs.sections on the real Zig 0.14.0 reference and on small planted texts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from zigtune.sections import (
+from zigtune.docs.sections import (
     SECTIONS_SCHEMA,
     DocsFormatError,
     examples_frame,

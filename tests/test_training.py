@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 
 from tests.tiny_model import ZIG_SENTENCES, build_model_dir, build_tokenizer, write_conversations
 from zigtune.assets.training import lora_model
-from zigtune.chatml import QWEN25_DEFAULT_SYSTEM, render_chatml
-from zigtune.io_manager import ParquetIOManager
-from zigtune.resources.training import CudaTrainingExecutor
+from zigtune.dataset.chatml import QWEN25_DEFAULT_SYSTEM, render_chatml
+from zigtune.resources.training import TrainingExecutor
+from zigtune.storage.io_manager import ParquetIOManager
 from zigtune.training.chat import (
     IGNORE_INDEX,
     ChatTemplateError,
@@ -113,13 +112,13 @@ def test_defaults_are_the_originals() -> None:
         "linear",
         3407,
     )
-    # The resource declares the same fields for Dagster's config schema: every shared default must agree.
-    executor = CudaTrainingExecutor()
-    shared = [f for f in dataclasses.fields(TrainingConfig) if f.name in CudaTrainingExecutor.model_fields]
+    # The resource inherits the same declarations for Dagster's config schema: every shared default agrees.
+    executor = TrainingExecutor()
+    shared = [name for name in TrainingConfig.model_fields if name in TrainingExecutor.model_fields]
     assert len(shared) >= 20
-    for f in shared:
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        assert getattr(executor, f.name) in (default, None if default == "" else default), f.name
+    for name in shared:
+        default = getattr(config, name)
+        assert getattr(executor, name) in (default, None if default == "" else default), name
 
 
 def test_bad_config_names_every_problem() -> None:
@@ -172,7 +171,7 @@ def _standin_dataset(train: Path, eval_: Path) -> dg.AssetsDefinition:
     return chatml_dataset
 
 
-def _executor(model_dir: Path, **overrides: object) -> CudaTrainingExecutor:
+def _executor(model_dir: Path, **overrides: object) -> TrainingExecutor:
     settings = {
         "base_model": str(model_dir),
         "backend": "hf",
@@ -189,7 +188,7 @@ def _executor(model_dir: Path, **overrides: object) -> CudaTrainingExecutor:
         "warmup_steps": 2,
         "gradient_checkpointing": False,
     }
-    return CudaTrainingExecutor(**(settings | overrides))  # type: ignore[arg-type]
+    return TrainingExecutor(**(settings | overrides))  # type: ignore[arg-type]
 
 
 def test_lora_model_trains_saves_and_tracks(
@@ -238,13 +237,18 @@ def test_lora_model_trains_saves_and_tracks(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from zigtune.training.inference import chat_prompt, generate_replies, load_adapter
+    from zigtune.evaluation.decoding import Decoding
+    from zigtune.evaluation.generation import Prompt, generate_batched
+    from zigtune.training.inference import chat_prompt, load_adapter
 
     loaded = load_adapter(adapter)
     model, tokenizer = loaded.model, loaded.tokenizer
     question = [{"role": "user", "content": "Question 3: explain this Zig idea."}]
     assert chat_prompt(tokenizer, question).endswith("<|im_start|>assistant\n")
-    replies = generate_replies(loaded, [question, question[:1]], max_new_tokens=12)
+    completions, _ = generate_batched(
+        model, tokenizer, [Prompt("a", question), Prompt("b", question[:1])], Decoding(max_new_tokens=12), "tuned", 8
+    )
+    replies = [c.text for c in completions]
     assert len(replies) == 2 and replies[0] == replies[1]  # greedy: the same prompt gets the same reply
     prompt = tokenizer(chat_prompt(tokenizer, question), return_tensors="pt", add_special_tokens=False)
     generated = model.generate(**prompt, max_new_tokens=12, do_sample=False)
@@ -281,7 +285,7 @@ def test_lora_model_without_cuda_fails_with_the_fix(tiny_model_dir: Path, data_d
 def _worker_asset(params: dict) -> dg.AssetsDefinition:
     # context unannotated: under ``from __future__ import annotations`` Dagster cannot read the annotation.
     @dg.asset(name="echo")
-    def echo(context, training: CudaTrainingExecutor) -> dg.MaterializeResult:
+    def echo(context, training: TrainingExecutor) -> dg.MaterializeResult:
         outcome = training.run_worker(context, "tests.pipes_echo_worker", params)
         assert outcome.result == {"echo": params}
         assert outcome.messages == [{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}]
@@ -293,7 +297,7 @@ def _worker_asset(params: dict) -> dg.AssetsDefinition:
 def test_run_worker_returns_result_messages_and_metadata(data_dir: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     params = {"mode": "echo", "items": [1, 2, 3]}
-    result = dg.materialize([_worker_asset(params)], resources={"training": CudaTrainingExecutor()}, instance=instance)
+    result = dg.materialize([_worker_asset(params)], resources={"training": TrainingExecutor()}, instance=instance)
     assert result.success
     metadata = result.asset_materializations_for_node("echo")[0].metadata
     assert metadata["answer"].value == 42 and metadata["note"].value == "# hi"
@@ -310,7 +314,7 @@ def test_run_worker_returns_result_messages_and_metadata(data_dir: Path) -> None
 )
 def test_run_worker_failures_are_one_clear_line(data_dir: Path, mode: str, expected: str) -> None:
     result = dg.materialize(
-        [_worker_asset({"mode": mode})], resources={"training": CudaTrainingExecutor()}, raise_on_error=False
+        [_worker_asset({"mode": mode})], resources={"training": TrainingExecutor()}, raise_on_error=False
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data

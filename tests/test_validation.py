@@ -13,14 +13,15 @@ import pytest
 
 from tests.codapi_server import CodapiServer, Reply, execution
 from zigtune.assets.validation import CANARY_CHECK, pair_validation
-from zigtune.cache import ContentCache
-from zigtune.io_manager import ParquetIOManager
-from zigtune.pairs import QA_PAIRS_SCHEMA
-from zigtune.resources.codapi import CodapiClient, CodapiEngine, CodapiError
-from zigtune.sections import examples_frame, sections_frame, split_sections
-from zigtune.validation import CANARY_EXAMPLES, VALIDATED_PAIRS_SCHEMA, run_canary, validate_pairs
-from zigtune.verdicts import Verdict, classify_codapi
-from zigtune.zig_engine import LocalZigEngine
+from zigtune.docs.sections import examples_frame, sections_frame, split_sections
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA
+from zigtune.resources.codapi import CodapiEngine, CodapiError
+from zigtune.resources.zig import ZigEngine
+from zigtune.storage.cache import ContentCache
+from zigtune.storage.io_manager import ParquetIOManager
+from zigtune.validation.checking import CANARY_EXAMPLES, VALIDATED_PAIRS_SCHEMA, run_canary, validate_pairs
+from zigtune.validation.sandbox import LocalZigEngine
+from zigtune.validation.verdicts import Verdict, classify_codapi
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 
@@ -131,7 +132,7 @@ def test_remote_success_and_compile_failure_with_real_zig(codapi_server: CodapiS
             await engine.close()
 
     ok, broken = asyncio.run(both())
-    assert (ok.verdict, ok.stdout, ok.zig_version, ok.engine) == (Verdict.OK, "hi\n", "0.14.0", "remote")
+    assert (ok.verdict, ok.stdout, ok.zig_version, ok.engine) == (Verdict.OK, "hi\n", "0.14.0", "codapi")
     assert broken.verdict is Verdict.COMPILE_ERROR
     assert "use of undeclared identifier 'missing'" in broken.stderr
     first = codapi_server.requests[0]
@@ -268,7 +269,7 @@ def test_materialize_validated_and_rejected_pairs(
     docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
 ) -> None:
     resources = {
-        "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root)),
+        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
     result = dg.materialize(
@@ -292,7 +293,7 @@ def test_failed_canary_stops_validation_with_a_clear_message(
 ) -> None:
     _scripted_canary(codapi_server, "0.14.0", ok=True)
     resources = {
-        "codapi": CodapiClient(engine="remote", base_url=codapi_server.url, retry_backoff_s=0.01),
+        "zig": ZigEngine(engine="codapi", base_url=codapi_server.url, retry_backoff_s=0.01),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
     result = dg.materialize(
@@ -313,11 +314,11 @@ def test_failed_canary_stops_validation_with_a_clear_message(
 def test_the_default_resource_switches_to_a_remote_codapi_from_the_environment(
     codapi_server: CodapiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zigtune.resources.codapi import codapi_from_env
+    from zigtune.resources.zig import zig_from_env
 
     monkeypatch.setenv("ZIGTUNE_ZIG_ENGINE", "remote")
     monkeypatch.setenv("CODAPI_URL", codapi_server.url)
-    engine = codapi_from_env().create_engine()
+    engine = zig_from_env().create_engine()
     result = asyncio.run(_execute(engine, HELLO, "run"))
-    assert (result.verdict, result.stdout, result.engine) == (Verdict.OK, "hi\n", "remote")
+    assert (result.verdict, result.stdout, result.engine) == (Verdict.OK, "hi\n", "codapi")
     assert HELLO in codapi_server.requests[-1]["files"].values()

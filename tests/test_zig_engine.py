@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from zigtune.verdicts import Verdict
-from zigtune.zig_engine import BuildOptions, LocalZigEngine, SandboxLimits
+from zigtune.validation.sandbox import BuildOptions, LocalZigEngine, SandboxLimits
+from zigtune.validation.verdicts import Verdict
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 

@@ -5,10 +5,10 @@ import dagster as dg
 from zigtune import settings
 from zigtune.assets import dataset, docs, evaluation, qa_pairs, training, validation
 from zigtune.automation import DATA_GROUPS, GPU_GROUPS, with_automation
-from zigtune.io_manager import ParquetIOManager
-from zigtune.resources.codapi import codapi_from_env
-from zigtune.resources.novita import novita_from_env
+from zigtune.resources.llm import llm_from_env
 from zigtune.resources.training import training_from_env
+from zigtune.resources.zig import zig_from_env
+from zigtune.storage.io_manager import ParquetIOManager
 
 # Each stage module contributes its assets and checks; the lists read in pipeline order.
 STAGES = [docs, qa_pairs, validation, dataset, training, evaluation]
@@ -21,8 +21,8 @@ asset_checks = [c for stage in STAGES for c in dg.load_asset_checks_from_modules
 
 resources = {
     "io_manager": ParquetIOManager(),
-    "novita": novita_from_env(),
-    "codapi": codapi_from_env(),
+    "llm": llm_from_env(),
+    "zig": zig_from_env(),
     "training": training_from_env(),
 }
 

@@ -35,7 +35,7 @@ def docs_source() -> str:
     return os.environ.get(DOCS_SOURCE_ENV) or DEFAULT_DOCS_SOURCE
 
 
-#: Where asset outputs (the IO manager) and file artifacts (``zigtune.artifacts``) live: ``local`` or ``s3``.
+#: Where asset outputs (the IO manager) and file artifacts (``zigtune.storage.artifacts``) live: ``local`` or ``s3``.
 STORAGE_ENV = "ZIGTUNE_STORAGE"
 S3_BUCKET_ENV = "ZIGTUNE_S3_BUCKET"
 S3_PREFIX_ENV = "ZIGTUNE_S3_PREFIX"

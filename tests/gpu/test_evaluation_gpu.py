@@ -16,11 +16,11 @@ import pytest
 from tests.conftest import DOCS_MD
 from tests.test_dataset import validated_from, write
 from tests.tiny_model import build_model_dir
-from zigtune.dataset_build import DatasetSettings
-from zigtune.docs_generator import docs_pairs
-from zigtune.pairs import QA_PAIRS_SCHEMA
-from zigtune.sections import sections_frame, split_sections
-from zigtune.validation import CANARY_EXAMPLES
+from zigtune.dataset.build import DatasetSettings
+from zigtune.docs.sections import sections_frame, split_sections
+from zigtune.generation.docs_generator import docs_pairs
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA
+from zigtune.validation.checking import CANARY_EXAMPLES
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -39,8 +39,8 @@ def _reference() -> dict[str, pl.DataFrame]:
 
 def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox_root: Path) -> None:
     from zigtune.assets import evaluation, training
-    from zigtune.resources.codapi import CodapiClient
-    from zigtune.resources.training import CudaTrainingExecutor
+    from zigtune.resources.training import TrainingExecutor
+    from zigtune.resources.zig import ZigEngine
 
     reference = _reference()
     files = write(reference, data_dir / "dataset", DatasetSettings(eval_fraction=0.5, seed=1))
@@ -54,7 +54,7 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
         return reference["sections"]
 
     model_dir = build_model_dir(tmp_path / "small-qwen2", shape="small", device="cuda")
-    executor = CudaTrainingExecutor(
+    executor = TrainingExecutor(
         base_model=str(model_dir), backend="unsloth", max_seq_length=1024, lora_r=16, lora_alpha=32,
         learning_rate=2e-3, embedding_learning_rate=5e-4, num_train_epochs=2.0, per_device_train_batch_size=4,
         gradient_accumulation_steps=1, warmup_steps=1,
@@ -65,7 +65,7 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
             [chatml_dataset, doc_sections, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"training": executor,
-                       "codapi": CodapiClient(sandbox_dir=str(zig_sandbox_root))},
+                       "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
             run_config={"ops": {"model_evaluation": {"config": {"max_new_tokens": 256, "batch_size": 16}}}},
             instance=instance,
         )  # fmt: skip

@@ -15,7 +15,7 @@ import pytest
 
 from tests.tiny_model import build_model_dir, write_conversations
 from zigtune.assets.training import lora_model
-from zigtune.resources.training import CudaTrainingExecutor
+from zigtune.resources.training import TrainingExecutor
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -29,7 +29,7 @@ def _standin_dataset(train: Path, eval_: Path) -> dg.AssetsDefinition:
     return chatml_dataset
 
 
-def _materialize(data_dir: Path, executor: CudaTrainingExecutor, train: int, eval_: int, words: int) -> tuple:
+def _materialize(data_dir: Path, executor: TrainingExecutor, train: int, eval_: int, words: int) -> tuple:
     train_path = write_conversations(data_dir / "dataset" / "train.jsonl", train, words=words)
     eval_path = write_conversations(data_dir / "dataset" / "eval.jsonl", eval_, seed=1, words=words)
     instance = dg.DagsterInstance.ephemeral()
@@ -45,7 +45,7 @@ def _materialize(data_dir: Path, executor: CudaTrainingExecutor, train: int, eva
 
 def test_unsloth_small_qwen2_end_to_end(tmp_path: Path, data_dir: Path) -> None:
     model_dir = build_model_dir(tmp_path / "small-qwen2", shape="small", device="cuda")
-    executor = CudaTrainingExecutor(
+    executor = TrainingExecutor(
         base_model=str(model_dir),
         backend="unsloth",
         max_seq_length=512,
@@ -72,10 +72,16 @@ def test_unsloth_small_qwen2_end_to_end(tmp_path: Path, data_dir: Path) -> None:
     losses = [m.value for m in history]
     assert len(losses) == 36 and sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 1.0, losses
 
-    from zigtune.training.inference import generate_replies, load_adapter
+    from zigtune.evaluation.decoding import Decoding
+    from zigtune.evaluation.generation import Prompt, generate_batched
+    from zigtune.training.inference import load_adapter
 
     loaded = load_adapter(row["adapter_dir"], backend="hf")
-    replies = generate_replies(loaded, [[{"role": "user", "content": "Question 3: explain this Zig idea."}]], 16)
+    question = [{"role": "user", "content": "Question 3: explain this Zig idea."}]
+    completions, _ = generate_batched(
+        loaded.model, loaded.tokenizer, [Prompt("q", question)], Decoding(max_new_tokens=16), "tuned", 1
+    )
+    replies = [c.text for c in completions]
     print("reply:", repr(replies[0]))
     assert replies[0]
 
@@ -89,7 +95,7 @@ def qwen25_3b_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_unsloth_qwen25_3b_shape_end_to_end(qwen25_3b_dir: Path, data_dir: Path) -> None:
     model_dir = qwen25_3b_dir
     # The original's settings (r=128, alpha=128, lm_head+embed_tokens, 4-bit, AdamW 8-bit, batch 2 × 8), a few steps.
-    executor = CudaTrainingExecutor(base_model=str(model_dir), backend="unsloth", max_seq_length=1024, max_steps=6)
+    executor = TrainingExecutor(base_model=str(model_dir), backend="unsloth", max_seq_length=1024, max_steps=6)
     row, metadata, _, _ = _materialize(data_dir, executor, train=96, eval_=8, words=300)
     assert row["backend"] == "unsloth" and row["steps"] == 6 and row["tied_embeddings"] is True
     assert row["eval_loss"] is not None and row["peak_vram_gib"] > 1.0
@@ -100,7 +106,7 @@ def test_unsloth_qwen25_3b_shape_end_to_end(qwen25_3b_dir: Path, data_dir: Path)
 
 def test_out_of_gpu_memory_is_one_line_that_names_the_fix(qwen25_3b_dir: Path, data_dir: Path) -> None:
     """bf16 weights, no gradient checkpointing, 128 sequences of 1,024 tokens in one batch: far past 80 GB."""
-    executor = CudaTrainingExecutor(
+    executor = TrainingExecutor(
         base_model=str(qwen25_3b_dir), backend="unsloth", load_in_4bit=False, max_seq_length=1024, max_steps=2,
         per_device_train_batch_size=128, gradient_accumulation_steps=1, gradient_checkpointing=False,
     )  # fmt: skip

@@ -7,13 +7,13 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
-from zigtune.artifacts import ArtifactError, artifact_store, join
-from zigtune.chatml import render_chatml
-from zigtune.dataset_build import DatasetBuild, DatasetError, DatasetSettings, build_dataset, write_dataset
-from zigtune.dataset_card import Funnel, dataset_card
-from zigtune.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+from zigtune.dataset.build import DatasetBuild, DatasetError, DatasetSettings, build_dataset, write_dataset
+from zigtune.dataset.card import Funnel, dataset_card
+from zigtune.dataset.chatml import render_chatml
+from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
 from zigtune.settings import StorageConfigError
-from zigtune.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
+from zigtune.storage.artifacts import ArtifactError, artifact_store, join
 
 CODE_VERSION = "1"
 PREVIEW_CHARS = 1200

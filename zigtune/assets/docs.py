@@ -6,9 +6,7 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
-from zigtune.docs_source import DocsSourceError, docs_fingerprint, read_docs
-from zigtune.metadata import markdown_table
-from zigtune.sections import (
+from zigtune.docs.sections import (
     DEFAULT_MAX_SECTION_CHARS,
     DocsFormatError,
     count_headings_and_code,
@@ -16,6 +14,8 @@ from zigtune.sections import (
     sections_frame,
     split_sections,
 )
+from zigtune.docs.source import DocsSourceError, docs_fingerprint, read_docs
+from zigtune.metadata import markdown_table
 
 ZIG_DOCS_SCHEMA = pl.Schema(
     {

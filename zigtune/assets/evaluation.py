@@ -2,7 +2,7 @@
 
 The original's headline benchmark, made real. The base model and the fine-tuned adapter are asked the same
 tasks (the eval split's code tasks and the gold set from the reference's runnable examples, see
-``zigtune.evaluation.tasks``) with pinned decoding, their code is run by the Zig engine (the ``codapi``
+``zigtune.evaluation.tasks``) with pinned decoding, their code is run by the Zig engine (the ``zig``
 resource), and the rates land side by side in the metadata and in MLflow next to the training run.
 Generation runs out of process on the GPU through the training executor's worker machinery (``hf``), or
 on any OpenAI-compatible server (``openai``).
@@ -19,8 +19,6 @@ import polars as pl
 from pydantic import Field
 
 from zigtune import settings
-from zigtune.artifacts import ArtifactError, artifact_store
-from zigtune.cache import ContentCache
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
 from zigtune.evaluation.generation import (
     GenerationError,
@@ -46,12 +44,15 @@ from zigtune.evaluation.scoring import (
 from zigtune.evaluation.tasks import SOURCES, TaskError, build_tasks
 from zigtune.evaluation.tracking import log_evaluation
 from zigtune.metadata import markdown_table
-from zigtune.resources.codapi import CodapiClient, CodapiError
-from zigtune.resources.training import CudaTrainingExecutor
+from zigtune.resources.codapi import CodapiError
+from zigtune.resources.training import TrainingExecutor
+from zigtune.resources.zig import ZigEngine
 from zigtune.settings import StorageConfigError
+from zigtune.storage.artifacts import ArtifactError, artifact_store
+from zigtune.storage.cache import ContentCache
 from zigtune.training.tracking import default_tracking_uri
-from zigtune.validation import CheckStats
-from zigtune.zig_engine import SandboxError
+from zigtune.validation.checking import CheckStats
+from zigtune.validation.sandbox import SandboxError
 
 __all__ = ["EVALUATION_SCHEMA", "evaluation_ran_tasks", "fine_tuned_not_worse", "model_evaluation"]
 
@@ -152,7 +153,7 @@ def _read(location: str | None) -> pl.DataFrame | None:
 
 def _generate_hf(
     context: dg.AssetExecutionContext,
-    training: CudaTrainingExecutor,
+    training: TrainingExecutor,
     config: EvaluationConfig,
     adapter_dir: str,
     prompts: list[Prompt],
@@ -197,8 +198,8 @@ def model_evaluation(
     lora_model: pl.DataFrame,
     chatml_dataset: pl.DataFrame,
     doc_sections: pl.DataFrame,
-    training: CudaTrainingExecutor,
-    codapi: CodapiClient,
+    training: TrainingExecutor,
+    zig: ZigEngine,
 ) -> dg.Output[pl.DataFrame]:
     """Base vs fine-tuned on the eval split's code tasks and the reference's gold examples: compile rate,
     run rate, correct-output rate, pass@1 (pass@k when sampling) and the no-code rate, side by side; one row
@@ -231,7 +232,7 @@ def model_evaluation(
     dropped = dict(task_set.dropped)
 
     try:
-        engine = codapi.create_engine()
+        engine = zig.create_engine()
     except SandboxError as error:
         raise _fail(str(error)) from None
     cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
@@ -272,7 +273,7 @@ def model_evaluation(
         except GenerationError as error:
             raise _fail(str(error)) from None
 
-    engine = codapi.create_engine()
+    engine = zig.create_engine()
 
     async def check() -> dict:
         try:

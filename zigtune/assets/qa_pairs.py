@@ -9,13 +9,13 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
-from zigtune.cache import ContentCache
-from zigtune.docs_generator import DOCS_TEMPLATE_VERSION, docs_pairs
-from zigtune.generation import CallStats, GenerationResult, SectionInput, generate_pairs
+from zigtune.generation.docs_generator import DOCS_TEMPLATE_VERSION, docs_pairs
+from zigtune.generation.llm import CallStats, GenerationResult, SectionInput, generate_pairs
+from zigtune.generation.pairs import pairs_frame, rejects_frame
+from zigtune.generation.prompts import load_templates
 from zigtune.metadata import markdown_table
-from zigtune.pairs import pairs_frame, rejects_frame
-from zigtune.prompts import load_templates
-from zigtune.resources.novita import API_KEY_ENV, NovitaClient
+from zigtune.resources.llm import API_KEY_ENV, LLMClient
+from zigtune.storage.cache import ContentCache
 
 #: The concurrency pool every LLM-calling asset joins, so that concurrent runs share one rate
 #: limit: ``dagster instance concurrency set llm_api 1`` lets one generation at a time call the API.
@@ -31,18 +31,18 @@ class QAPairsConfig(dg.Config):
     ``auto``: $ZIGTUNE_GENERATOR if set, else ``both`` when NOVITA_API_KEY is set, else ``docs``."""
 
 
-def _choose(config: QAPairsConfig, novita: NovitaClient) -> tuple[str, str]:
+def _choose(config: QAPairsConfig, llm: LLMClient) -> tuple[str, str]:
     if config.generator != "auto":
         return config.generator, "configured"
     if settings.generator() != "auto":
         return settings.generator(), f"${settings.GENERATOR_ENV}"
-    return ("both", f"{API_KEY_ENV} is set") if novita.has_key else ("docs", f"{API_KEY_ENV} is not set")
+    return ("both", f"{API_KEY_ENV} is set") if llm.has_key else ("docs", f"{API_KEY_ENV} is not set")
 
 
 async def _run_llm(
-    context: dg.AssetExecutionContext, novita: NovitaClient, sections: pl.DataFrame, stats: CallStats
+    context: dg.AssetExecutionContext, llm: LLMClient, sections: pl.DataFrame, stats: CallStats
 ) -> GenerationResult:
-    client = novita.client(stats)
+    client = llm.client(stats)
     step = max(1, sections.height // 10)
 
     def progress(done: int, total: int) -> None:
@@ -57,7 +57,7 @@ async def _run_llm(
             client=client,
             cache=ContentCache(settings.data_dir() / "cache" / "llm"),
             templates=TEMPLATES,
-            settings=novita.generation_settings(),
+            settings=llm.generation_settings(),
             stats=stats,
             progress=progress,
         )
@@ -78,7 +78,7 @@ def _json(counter: Counter[str]) -> dg.MetadataValue:
     pool=LLM_POOL,
 )
 def qa_generation(
-    context: dg.AssetExecutionContext, config: QAPairsConfig, novita: NovitaClient, doc_sections: pl.DataFrame
+    context: dg.AssetExecutionContext, config: QAPairsConfig, llm: LLMClient, doc_sections: pl.DataFrame
 ) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
     """``qa_pairs``: instruction/response pairs (docs generator and/or LLM); ``qa_rejects``: every
     generation that did not become a pair, with its reason and raw text.
@@ -87,7 +87,7 @@ def qa_generation(
     where it stopped. The prompt templates' hash is part of the code version.
     """
     started = time.monotonic()
-    generator, why = _choose(config, novita)
+    generator, why = _choose(config, llm)
     context.log.info(f"generator: {generator} ({why})")
     rows: list[dict[str, str | None]] = []
     rejects: list[dict[str, str]] = []
@@ -98,13 +98,13 @@ def qa_generation(
         metadata["docs_skipped_by_reason"] = _json(from_docs.skipped)
     if generator in ("llm", "both"):
         stats = CallStats()
-        result = asyncio.run(_run_llm(context, novita, doc_sections, stats))
+        result = asyncio.run(_run_llm(context, llm, doc_sections, stats))
         rows += result.pairs
         rejects += result.rejects
         llm_pairs = len(result.pairs)
-        cost = stats.cost(novita.generation_settings())
+        cost = stats.cost(llm.generation_settings())
         metadata |= {
-            "model": novita.model,
+            "model": llm.model,
             "template_hash": TEMPLATES.hash,
             "llm_sections_skipped_short": result.sections_skipped,
             "llm_calls_made": stats.calls_made,

@@ -5,7 +5,7 @@ import polars as pl
 
 from zigtune import settings
 from zigtune.metadata import markdown_table
-from zigtune.resources.training import CudaTrainingExecutor
+from zigtune.resources.training import TrainingExecutor
 
 #: One row per trained adapter; the evaluation stage loads ``adapter_dir`` on top of ``base_model``.
 LORA_MODEL_SCHEMA = pl.Schema(
@@ -42,7 +42,7 @@ def split_paths(chatml_dataset: pl.DataFrame) -> tuple[str, str | None]:
 
 @dg.asset(group_name="training", kinds={"pytorch", "mlflow"}, code_version="1")
 def lora_model(
-    context: dg.AssetExecutionContext, chatml_dataset: pl.DataFrame, training: CudaTrainingExecutor
+    context: dg.AssetExecutionContext, chatml_dataset: pl.DataFrame, training: TrainingExecutor
 ) -> dg.Output[pl.DataFrame]:
     """A LoRA adapter (with tokenizer, chat template and model card) trained on assistant turns only.
 

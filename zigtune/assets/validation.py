@@ -16,11 +16,12 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
-from zigtune.cache import ContentCache
+from zigtune.docs.sections import examples_frame
 from zigtune.metadata import markdown_table
-from zigtune.resources.codapi import CodapiClient, CodapiError
-from zigtune.sections import examples_frame
-from zigtune.validation import (
+from zigtune.resources.codapi import CodapiError
+from zigtune.resources.zig import ZigEngine
+from zigtune.storage.cache import ContentCache
+from zigtune.validation.checking import (
     VALIDATED_PAIRS_SCHEMA,
     CanaryError,
     CanaryReport,
@@ -28,7 +29,7 @@ from zigtune.validation import (
     validate_pairs,
     validation_summary,
 )
-from zigtune.zig_engine import SandboxError
+from zigtune.validation.sandbox import SandboxError
 
 __all__ = ["VALIDATED_PAIRS_SCHEMA", "pair_validation"]
 
@@ -90,7 +91,7 @@ def _canary_check(report: CanaryReport, engine_name: str) -> dg.AssetCheckResult
 def pair_validation(
     context: dg.AssetExecutionContext,
     config: ValidationConfig,
-    codapi: CodapiClient,
+    zig: ZigEngine,
     qa_pairs: pl.DataFrame,
     doc_sections: pl.DataFrame,
 ):
@@ -101,7 +102,7 @@ def pair_validation(
     """
     started = time.monotonic()
     try:
-        engine = codapi.create_engine()
+        engine = zig.create_engine()
     except SandboxError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     cache = ContentCache(settings.data_dir() / "cache" / "verdicts")

@@ -209,7 +209,7 @@ class OpenAIBackend:
     ) -> tuple[list[Completion], GenerationStats]:
         import openai
 
-        from zigtune.generation import CallStats, build_client
+        from zigtune.generation.llm import CallStats, build_client
 
         calls = CallStats()
         client = build_client(

@@ -25,11 +25,11 @@ from typing import Any
 
 import polars as pl
 
-from zigtune.cache import ContentCache
-from zigtune.code_extraction import check_mode, extract_zig_code
 from zigtune.evaluation.decoding import Decoding
-from zigtune.validation import MAX_STORED_OUTPUT, CheckStats, Engine, check_codes
-from zigtune.verdicts import ExecResult, Verdict, output_matches
+from zigtune.storage.cache import ContentCache
+from zigtune.validation.checking import CheckStats, Engine, cap_output, check_codes
+from zigtune.validation.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.verdicts import ExecResult, Verdict, output_matches
 
 BASE = "base"
 FINE_TUNED = "fine_tuned"
@@ -132,10 +132,6 @@ def judge(code: str | None, mode: str | None, expected: str | None, result: Exec
     return Judgement(verdict, compiled, ran, output_correct, ran and output_correct is not False)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_STORED_OUTPUT else text[:MAX_STORED_OUTPUT] + "\n[... cut]"
-
-
 async def check_completions(
     completions: list[Completion], engine: Engine, cache: ContentCache | None, stats: CheckStats
 ) -> dict[tuple[str, str], ExecResult]:
@@ -195,8 +191,8 @@ def score_completions(
                 "expected_output": task["expected_output"],
                 "output_correct": judgement.output_correct,
                 "passed": judgement.passed,
-                "stdout": _cut(result.stdout) if result else "",
-                "stderr": _cut(result.stderr) if result else "",
+                "stdout": cap_output(result.stdout) if result else "",
+                "stderr": cap_output(result.stderr) if result else "",
                 "duration_ms": result.duration_ms if result else 0.0,
                 "zig_version": result.zig_version if result else zig_version,
                 "engine": result.engine if result else engine_name,

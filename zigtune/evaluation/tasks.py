@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from zigtune.chatml import ChatFormatError, turns_of
-from zigtune.code_extraction import extract_zig_code
-from zigtune.docs_generator import HOST_TARGETS, code_instruction, introduction
-from zigtune.sections import examples_frame, program_output
+from zigtune.dataset.chatml import ChatFormatError, turns_of
+from zigtune.docs.sections import examples_frame, program_output
+from zigtune.generation.docs_generator import HOST_TARGETS, code_instruction, introduction
+from zigtune.validation.code_extraction import extract_zig_code
 
 EVAL_SPLIT = "eval_split"
 GOLD = "gold"

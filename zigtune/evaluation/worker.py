@@ -1,6 +1,6 @@
 """``python -m zigtune.evaluation.worker``: the ``hf`` generation backend, out of process.
 
-Started by ``CudaTrainingExecutor.run_worker`` with the params of ``generation.generate_hf``; it speaks the
+Started by ``TrainingExecutor.run_worker`` with the params of ``generation.generate_hf``; it speaks the
 protocol of ``zigtune.training.worker.serve`` (log lines through Pipes, one result or one user error).
 The adapter is fetched from wherever ``lora_model`` published it; the completions go to ``<output_path>`` as
 JSON (they can be large), published as an artifact; the result names where.
@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zigtune.artifacts import ArtifactError, artifact_store, key_for
 from zigtune.evaluation.decoding import DecodingError
 from zigtune.settings import StorageConfigError
+from zigtune.storage.artifacts import ArtifactError, artifact_store, key_for
 from zigtune.training.config import TrainingError
 from zigtune.training.worker import PipesReporter, WorkerReply, serve
 

@@ -1,4 +1,6 @@
-"""One outside system per module: the Novita LLM, Codapi (or the local Zig engine), CUDA training."""
+"""One outside system per module: the LLM API (``llm.py``, Novita by default), Codapi (``codapi.py``), the Zig
+engine resource that picks Codapi or the local sandbox (``zig.py``), the training executor (``training.py``) and
+AWS ECS (``ecs.py``)."""
 
 import os
 from collections.abc import Mapping

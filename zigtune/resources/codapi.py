@@ -1,4 +1,4 @@
-"""Codapi (codapi.org or self-hosted) and the local Zig sandbox behind one resource.
+"""Codapi (codapi.org or self-hosted): compile and run Zig over HTTP. The ``zig`` resource picks it or the local engine.
 
 Codapi's API, as its docs (``docs/api.md``) and router describe it: ``POST /v1/exec`` with
 ``{"sandbox", "command", "files"}`` (``files`` maps a file name to its content; ``""`` is the
@@ -11,19 +11,13 @@ run; 429 and 5xx are retried with backoff (honouring ``Retry-After``).
 """
 
 import asyncio
-import os
 import time
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
-import dagster as dg
-from pydantic import Field
 
-from zigtune import settings
-from zigtune.resources import env_overrides
-from zigtune.verdicts import ExecResult, Verdict, classify_codapi
-from zigtune.zig_engine import BuildOptions, LocalZigEngine, SandboxLimits
+from zigtune.validation.sandbox import BuildOptions
+from zigtune.validation.verdicts import ExecResult, Verdict, classify_codapi
 
 #: The public Codapi service the original write-up uses.
 DEFAULT_CODAPI_URL = "https://api.codapi.org"
@@ -48,7 +42,7 @@ class CodapiError(RuntimeError):
 class CodapiEngine:
     """An aiohttp client of Codapi's ``/v1/exec`` with bounded concurrency, timeouts and retries."""
 
-    name = "remote"
+    name = "codapi"
 
     def __init__(
         self,
@@ -135,76 +129,3 @@ class CodapiEngine:
         verdict = classify_codapi(mode, bool(answer.get("ok")), stderr)
         duration = float(answer.get("duration") or (time.perf_counter() - started) * 1000)
         return ExecResult(verdict, duration, str(answer.get("stdout", "")), stderr, version, self.name)
-
-
-class CodapiClient(dg.ConfigurableResource):
-    """Where Zig code is compiled and run: a local sandboxed Zig 0.14.0 (default) or Codapi."""
-
-    engine: Literal["local", "remote"] = "local"
-    """``local``: ziglang 0.14.0 in a sandbox on this machine (needs root). ``remote``: Codapi over HTTP."""
-
-    base_url: str = DEFAULT_CODAPI_URL
-    """Codapi's address (the public service, or a self-hosted one)."""
-
-    sandbox: str = "zig"
-    """The Codapi sandbox that runs Zig."""
-
-    commands: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_COMMANDS))
-    """Codapi command for each check mode (run, test, build-obj)."""
-
-    api_key: str | None = None
-    """Bearer token for a self-hosted Codapi behind auth; set it with dg.EnvVar("CODAPI_API_KEY")."""
-
-    remote_concurrency: int = 4
-    """Requests in flight at once to Codapi (be gentle with the public service)."""
-
-    request_timeout_s: float = 60.0
-    """Timeout of one Codapi request; timed-out requests are retried."""
-
-    max_retries: int = 4
-    """Retries of a request that got 429, 5xx, a network error or a timeout (exponential backoff)."""
-
-    retry_backoff_s: float = 1.0
-    """First retry delay; it doubles each time (a Retry-After header can make it longer)."""
-
-    local_concurrency: int = 0
-    """Checks at once in the local sandbox; 0 = the number of CPU cores."""
-
-    run_timeout_s: float = 10.0
-    """Wall-clock limit of one program or test binary in the local sandbox."""
-
-    memory_mb: int = 1024
-    """Address-space limit of one program in the local sandbox (the compiler is not limited)."""
-
-    sandbox_dir: str | None = None
-    """Local sandbox directory (shared compiler cache, per-run dirs); default ``<data dir>/sandbox``."""
-
-    def create_engine(self) -> "LocalZigEngine | CodapiEngine":
-        """A fresh engine (its HTTP session lives in the caller's event loop)."""
-        if self.engine == "remote":
-            return CodapiEngine(
-                base_url=self.base_url,
-                sandbox=self.sandbox,
-                commands=self.commands,
-                api_key=self.api_key,
-                concurrency=self.remote_concurrency,
-                timeout_s=self.request_timeout_s,
-                max_retries=self.max_retries,
-                backoff_s=self.retry_backoff_s,
-            )
-        limits = SandboxLimits(run_timeout_s=self.run_timeout_s, memory_bytes=self.memory_mb * 1024 * 1024)
-        engine = LocalZigEngine(
-            Path(self.sandbox_dir) if self.sandbox_dir else settings.data_dir() / "sandbox",
-            limits=limits,
-            concurrency=self.local_concurrency or os.cpu_count() or 1,
-        )
-        engine.preflight()
-        return engine
-
-
-def codapi_from_env() -> CodapiClient:
-    """The default resource: the local engine, or Codapi when ``ZIGTUNE_ZIG_ENGINE=remote``
-    (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token)."""
-    return CodapiClient(
-        **env_overrides({"engine": "ZIGTUNE_ZIG_ENGINE", "base_url": "CODAPI_URL"}, {"api_key": "CODAPI_API_KEY"})
-    )

@@ -1,4 +1,4 @@
-"""The CUDA training executor: GPU work in its own process, reporting back through Dagster Pipes.
+"""The training executor: GPU work (training, evaluation generation) in its own process, reporting through Pipes.
 
 Training imports torch, transformers and Unsloth and can hold a GPU for hours; in a subprocess none of
 that touches the code server, a crash or an out-of-memory kill fails the run rather than the server, and
@@ -8,7 +8,6 @@ same entry point on a GPU node. ``run_worker`` is the generic part (the evaluati
 generation worker through it too); ``train`` is LoRA training on top of it.
 """
 
-import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -19,13 +18,12 @@ import dagster as dg
 
 # Not re-exported by dagster; raised by PipesSubprocessClient when the process exits non-zero.
 from dagster._core.errors import DagsterPipesExecutionError
-from pydantic import Field
 
 from zigtune import settings
-from zigtune.artifacts import storage_env
 from zigtune.resources import env_overrides
-from zigtune.resources.remote_gpu import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
-from zigtune.training.config import DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, TrainingConfig, TrainingConfigError
+from zigtune.resources.ecs import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
+from zigtune.storage.artifacts import storage_env
+from zigtune.training.config import LoraSettings, TrainingConfig, TrainingConfigError
 from zigtune.training.tracking import default_tracking_uri
 from zigtune.training.worker import PARAMS_EXTRA
 
@@ -53,55 +51,16 @@ class TrainingOutcome:
     steps: list[dict[str, Any]]
 
 
-class CudaTrainingExecutor(dg.ConfigurableResource):
-    """Fine-tunes a LoRA adapter out of process. Defaults are the original write-up's Unsloth settings."""
+class TrainingExecutor(dg.ConfigurableResource, LoraSettings):
+    """Runs the GPU workers out of process: LoRA training (``lora_model``) and the evaluation's generation.
 
-    base_model: str = DEFAULT_BASE_MODEL
-    """A Hugging Face model id or a local model directory."""
-
-    backend: Literal["auto", "unsloth", "hf"] = "auto"
-    """``unsloth`` (CUDA), ``hf`` (transformers + peft + TRL, also CPU), or ``auto``: Unsloth on CUDA."""
-
-    max_seq_length: int = 4096
-    """Longer conversations are cut to this many tokens."""
-
-    load_in_4bit: bool = True
-    """QLoRA: the frozen base in 4-bit NF4 (needs CUDA and bitsandbytes)."""
-
-    lora_r: int = 128
-    lora_alpha: int = 128
-    lora_dropout: float = 0.0
-    target_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGET_MODULES))
-    """LoRA on the projections; ``lm_head``/``embed_tokens`` listed here are trained as full matrices."""
-
-    keep_embeddings_tied: bool = True
-    """On a base that ties lm_head to embed_tokens (Qwen2.5-3B), train one shared matrix so a merged model
-    equals the adapter. False trains two copies that drift apart (what older Unsloth did)."""
-
-    learning_rate: float = 5e-5
-    embedding_learning_rate: float = 1e-5
-    """For the fully trained embed_tokens/lm_head: lower than the LoRA rate, as in the original."""
-
-    num_train_epochs: float = 3.0
-    max_steps: int = -1
-    """Stop after this many optimizer steps (-1: run the epochs)."""
-
-    per_device_train_batch_size: int = 2
-    gradient_accumulation_steps: int = 8
-    warmup_steps: int = 10
-    optim: str = "adamw_8bit"
-    weight_decay: float = 0.01
-    lr_scheduler_type: str = "linear"
-    seed: int = 3407
-    logging_steps: int = 1
-    gradient_checkpointing: bool = True
+    A worker is ``python -m <module>`` reporting back through Dagster Pipes, as a local subprocess (on CUDA;
+    on a CPU with ``backend="hf"``) or as an AWS ECS task (``launcher="ecs"``). The training settings are
+    ``LoraSettings``' (zigtune/training/config.py); their defaults are the original write-up's Unsloth settings.
+    """
 
     mlflow_tracking_uri: str | None = None
     """Empty: a local SQLite store at ``<data dir>/mlflow/mlflow.db``. May be ``dg.EnvVar("MLFLOW_TRACKING_URI")``."""
-
-    mlflow_experiment: str = "zigtune-lora"
-    log_adapter_to_mlflow: bool = False
-    """Also copy the adapter files into MLflow's artifact store (about 1 GB with trained embeddings)."""
 
     python_executable: str | None = None
     """The interpreter that runs the worker (default: this one); point it at a CUDA environment if separate."""
@@ -115,12 +74,11 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
 
     def training_config(self, train_path: str | Path, eval_path: str | Path | None, output_dir: Path) -> TrainingConfig:
         data = settings.data_dir()
-        values = {name: getattr(self, name) for name in TrainingConfig.__dataclass_fields__ if hasattr(self, name)}
+        values = {name: getattr(self, name) for name in LoraSettings.model_fields}
         values |= {
             "train_path": str(train_path),
             "eval_path": str(eval_path) if eval_path else None,
             "output_dir": str(output_dir),
-            "target_modules": list(self.target_modules),
             "mlflow_tracking_uri": self.mlflow_tracking_uri or default_tracking_uri(data),
             "mlflow_artifact_location": "" if self.mlflow_tracking_uri else str(data / "mlflow" / "artifacts"),
         }
@@ -189,7 +147,7 @@ class CudaTrainingExecutor(dg.ConfigurableResource):
             raise dg.Failure(description=str(error), allow_retries=False) from None
         (settings.data_dir() / "mlflow").mkdir(parents=True, exist_ok=True)
         output_dir.mkdir(parents=True, exist_ok=True)
-        params = {"training_config": dataclasses.asdict(config), "run_name": f"lora_model-{context.run.run_id[:8]}"}
+        params = {"training_config": config.model_dump(), "run_name": f"lora_model-{context.run.run_id[:8]}"}
         outcome = self.run_worker(context, WORKER_MODULE, params)
         return TrainingOutcome(
             result=outcome.result,
@@ -219,7 +177,7 @@ def _data_dir_env() -> dict[str, str]:
     return {settings.DATA_DIR_ENV: os.environ[settings.DATA_DIR_ENV]} if os.environ.get(settings.DATA_DIR_ENV) else {}
 
 
-def training_from_env() -> CudaTrainingExecutor:
+def training_from_env() -> TrainingExecutor:
     """The default resource: the original's settings; ``ZIGTUNE_BASE_MODEL`` and ``ZIGTUNE_TRAIN_BACKEND``
     override the model and backend, ``MLFLOW_TRACKING_URI`` (read at run time, may hold credentials)
     sends runs to an MLflow server instead of the local store; ``ZIGTUNE_TRAIN_LAUNCHER=ecs`` runs workers on
@@ -230,4 +188,4 @@ def training_from_env() -> CudaTrainingExecutor:
     )
     if "launcher" in overrides:
         overrides["ecs"] = ecs_launcher_from_env()
-    return CudaTrainingExecutor(**overrides)
+    return TrainingExecutor(**overrides)

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zigtune import chatml
-from zigtune.chatml import QWEN25_DEFAULT_SYSTEM, turns_of
+from zigtune.dataset import chatml
+from zigtune.dataset.chatml import QWEN25_DEFAULT_SYSTEM, turns_of
 from zigtune.training.config import TrainingError
 
 IGNORE_INDEX = -100
 
 #: Qwen2.5-Instruct's chat template without its tool-calling branch (what Unsloth's ``get_chat_template(
 #: tokenizer, "qwen2.5")`` sets in the original), as Jinja for tokenizers; it renders exactly what
-#: ``zigtune.chatml.render_chatml(..., default_system=QWEN25_DEFAULT_SYSTEM)`` writes. Used when a tokenizer
+#: ``zigtune.dataset.chatml.render_chatml(..., default_system=QWEN25_DEFAULT_SYSTEM)`` writes. Used when a tokenizer
 #: has no template of its own.
 QWEN25_CHAT_TEMPLATE = (
     "{%- if messages[0]['role'] == 'system' %}"

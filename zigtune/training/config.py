@@ -1,17 +1,17 @@
-"""What one training run needs to know, as a plain JSON-serialisable dataclass.
+"""What one training run needs to know, as a JSON-serialisable pydantic model (no dagster here).
 
 The defaults are the original write-up's Unsloth notebook (Etapa 4): Qwen2.5-3B-Instruct loaded in 4 bits,
 LoRA r=128 / alpha=128 on every projection plus ``lm_head`` and ``embed_tokens``, 3 epochs at 5e-5 (1e-5 for
-the embeddings), batch 2 × 8 accumulation, AdamW 8-bit. The Dagster resource (zigtune/resources/training.py)
-exposes the same fields and builds one of these; the worker subprocess receives it as JSON.
+the embeddings), batch 2 × 8 accumulation, AdamW 8-bit. The settings are declared once, in
+``LoraSettings``: the Dagster resource (zigtune/resources/training.py) inherits them; the worker receives a
+``TrainingConfig`` as JSON.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 #: The original's base model; any local path with a config.json also works.
 DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-3B-Instruct"
@@ -32,8 +32,6 @@ BACKENDS = ("auto", "unsloth", "hf")
 OPTIMIZERS = ("adamw_8bit", "adamw_torch", "adamw_torch_fused", "paged_adamw_8bit", "sgd")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 
-Backend = Literal["auto", "unsloth", "hf"]
-
 
 class TrainingError(Exception):
     """A training run that cannot go on; the message is one line: what went wrong and what to do."""
@@ -43,27 +41,43 @@ class TrainingConfigError(TrainingError):
     """A setting that cannot work (caught before any model is loaded)."""
 
 
-@dataclass
-class TrainingConfig:
-    """One run's settings. Paths are strings so the whole thing travels as JSON to the worker."""
+class LoraSettings(BaseModel):
+    """The settings of a LoRA run, declared once: ``TrainingExecutor`` (the Dagster resource) inherits them, so
+    they are its config fields with these docstrings in the UI, and ``TrainingConfig`` carries them to the worker.
+    """
 
-    train_path: str
-    eval_path: str | None
-    output_dir: str
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     base_model: str = DEFAULT_BASE_MODEL
-    backend: Backend = "auto"
+    """A Hugging Face model id or a local model directory."""
+
+    backend: str = "auto"
+    """``unsloth`` (CUDA), ``hf`` (transformers + peft + TRL, also CPU), or ``auto``: Unsloth on CUDA, else hf."""
+
     max_seq_length: int = 4096
+    """Longer conversations are cut to this many tokens."""
+
     load_in_4bit: bool = True
+    """QLoRA: the frozen base in 4-bit NF4 (needs CUDA and bitsandbytes)."""
+
     lora_r: int = 128
     lora_alpha: int = 128
     lora_dropout: float = 0.0
-    target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_TARGET_MODULES))
+    target_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGET_MODULES))
+    """LoRA on the projections; ``lm_head``/``embed_tokens`` listed here are trained as full matrices."""
+
     keep_embeddings_tied: bool = True
+    """On a base that ties lm_head to embed_tokens (Qwen2.5-3B), train one shared matrix so a merged model
+    equals the adapter. False trains two copies that drift apart (what older Unsloth did)."""
+
     learning_rate: float = 5e-5
     embedding_learning_rate: float = 1e-5
+    """For the fully trained embed_tokens/lm_head: lower than the LoRA rate, as in the original."""
+
     num_train_epochs: float = 3.0
     max_steps: int = -1
+    """Stop after this many optimizer steps (-1: run the epochs)."""
+
     per_device_train_batch_size: int = 2
     gradient_accumulation_steps: int = 8
     warmup_steps: int = 10
@@ -73,14 +87,26 @@ class TrainingConfig:
     seed: int = 3407
     logging_steps: int = 1
     gradient_checkpointing: bool = True
-    warmup_steps_for_speed: int = 3
-    """Optimizer steps left out of the steady-state tokens/s (compilation, allocator warm-up)."""
+
+    mlflow_experiment: str = "zigtune-lora"
+    log_adapter_to_mlflow: bool = False
+    """Also copy the adapter files into MLflow's artifact store (about 1 GB for the 3B model with trained
+    embeddings); by default MLflow keeps its path only."""
+
+
+class TrainingConfig(LoraSettings):
+    """One run: the settings plus where its data, outputs and MLflow are. Travels to the worker as JSON."""
+
+    train_path: str
+    eval_path: str | None
+    output_dir: str
 
     mlflow_tracking_uri: str = ""
-    mlflow_experiment: str = "zigtune-lora"
+    """Resolved by the resource: its setting, or the local SQLite store under the data directory."""
+
     mlflow_artifact_location: str = ""
-    log_adapter_to_mlflow: bool = False
-    """The adapter with trained embeddings is ~1 GB for the 3B model; by default MLflow keeps its path only."""
+    warmup_steps_for_speed: int = 3
+    """Optimizer steps left out of the steady-state tokens/s (compilation, allocator warm-up)."""
 
     def validate(self) -> None:
         """Raise ``TrainingConfigError`` naming the first setting that cannot work, and how to fix it."""
@@ -116,19 +142,18 @@ class TrainingConfig:
             raise TrainingConfigError("bad training config: " + "; ".join(problems))
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+        return self.model_dump_json()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - set(cls.model_fields))
         if unknown:
             raise TrainingConfigError(f"unknown training settings: {', '.join(unknown)}")
         return cls(**values)
 
     def mlflow_params(self) -> dict[str, str]:
         """The settings as MLflow params. Nothing secret lives in this dataclass; the URI is shown redacted."""
-        params = dataclasses.asdict(self)
+        params = self.model_dump()
         params["mlflow_tracking_uri"] = redact_uri(self.mlflow_tracking_uri)
         params["target_modules"] = ",".join(self.target_modules)
         return {key: str(value) for key, value in params.items()}

@@ -99,31 +99,3 @@ def load_adapter(
 def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     """The prompt text for the next assistant turn: the training template plus the generation header."""
     return render(tokenizer, messages, add_generation_prompt=True)
-
-
-def generate_replies(
-    loaded: LoadedForInference,
-    conversations: list[list[dict[str, str]]],
-    max_new_tokens: int = 512,
-    batch_size: int = 8,
-) -> list[str]:
-    """Greedy replies to each conversation's next assistant turn, in order (left-padded batches)."""
-    import torch
-
-    tokenizer, model = loaded.tokenizer, loaded.model
-    tokenizer.padding_side = "left"
-    replies: list[str] = []
-    for start in range(0, len(conversations), batch_size):
-        prompts = [chat_prompt(tokenizer, messages) for messages in conversations[start : start + batch_size]]
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-        with torch.inference_mode():
-            output = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-        width = batch["input_ids"].shape[1]
-        replies += tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
-    return replies

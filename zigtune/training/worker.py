@@ -1,4 +1,4 @@
-"""The worker side of ``CudaTrainingExecutor.run_worker``, and the training worker built on it.
+"""The worker side of ``TrainingExecutor.run_worker``, and the training worker built on it.
 
 ``serve(work)`` is the whole protocol: read the params from the Pipes extras, call ``work(params, reporter)``,
 send its ``WorkerReply.result`` back as one ``{"result": ...}`` custom message (and its metadata as the
@@ -18,11 +18,11 @@ from typing import Any
 
 from dagster_pipes import PipesContext, open_dagster_pipes
 
-from zigtune.artifacts import ArtifactError, artifact_store, key_for
 from zigtune.settings import StorageConfigError
+from zigtune.storage.artifacts import ArtifactError, artifact_store, key_for
 from zigtune.training.config import TrainingConfig, TrainingError
 
-#: The Pipes extra that carries a worker's params (``CudaTrainingExecutor.run_worker`` writes it).
+#: The Pipes extra that carries a worker's params (``TrainingExecutor.run_worker`` writes it).
 PARAMS_EXTRA = "params"
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from zigtune.dataset_build import DatasetBuild
+from zigtune.dataset.build import DatasetBuild
+from zigtune.dataset.splitting import SPLITS
 from zigtune.metadata import markdown_table
-from zigtune.splitting import SPLITS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """A GPU worker on AWS ECS: the same ``python -m <worker module>`` as the local subprocess, run as an ECS task.
 
-``CudaTrainingExecutor(launcher="ecs", ecs=EcsGpuLauncher(...))`` hands each worker to dagster-aws's
+``TrainingExecutor(launcher="ecs", ecs=EcsGpuLauncher(...))`` hands each worker to dagster-aws's
 ``PipesECSClient``: it runs one task of an existing task definition with the container's command set to
 ``python -m <module>``, puts the Pipes bootstrap variables (the whole Pipes context, the worker's params
 included) into the container's environment, and reads the worker's Pipes messages from the container's

@@ -1,4 +1,4 @@
-"""The ECS launcher of ``CudaTrainingExecutor.run_worker`` against moto's ECS and CloudWatch Logs over HTTP.
+"""The ECS launcher of ``TrainingExecutor.run_worker`` against moto's ECS and CloudWatch Logs over HTTP.
 
 Dagster's side is real: a ``dg.materialize`` of a tiny asset calls ``run_worker`` with ``launcher="ecs"``,
 which runs dagster-aws's ``PipesECSClient``. The test plays AWS's side: when the task appears in moto, it
@@ -25,8 +25,8 @@ import requests
 from dagster_pipes import decode_env_var
 
 from tests.s3_server import AWS_SECRET
-from zigtune.resources.remote_gpu import EcsGpuLauncher, ecs_launcher_from_env
-from zigtune.resources.training import CudaTrainingExecutor, training_from_env
+from zigtune.resources.ecs import EcsGpuLauncher, ecs_launcher_from_env
+from zigtune.resources.training import TrainingExecutor, training_from_env
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = "zigtune-gpu"
@@ -165,7 +165,7 @@ def ecs_cluster(s3, data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     requests.post(f"{manager}/unset-transition", json={"model_name": "ecs::task"}, timeout=10)
 
 
-def executor(endpoint: str, network: dict[str, str]) -> CudaTrainingExecutor:
+def executor(endpoint: str, network: dict[str, str]) -> TrainingExecutor:
     launcher = EcsGpuLauncher(
         cluster=CLUSTER,
         task_definition=FAMILY,
@@ -176,11 +176,11 @@ def executor(endpoint: str, network: dict[str, str]) -> CudaTrainingExecutor:
         endpoint_url=endpoint,
         poll_seconds=1,
     )
-    return CudaTrainingExecutor(launcher="ecs", ecs=launcher)
+    return TrainingExecutor(launcher="ecs", ecs=launcher)
 
 
 @dg.asset
-def remote_answer(context: dg.AssetExecutionContext, training: CudaTrainingExecutor) -> dg.MaterializeResult:
+def remote_answer(context: dg.AssetExecutionContext, training: TrainingExecutor) -> dg.MaterializeResult:
     params = json.loads(os.environ["ECHO_PARAMS"])
     outcome = training.run_worker(context, WORKER, params)
     steps = [m for m in outcome.messages if "step" in m]
@@ -188,7 +188,7 @@ def remote_answer(context: dg.AssetExecutionContext, training: CudaTrainingExecu
 
 
 def materialize(
-    training: CudaTrainingExecutor, params: dict[str, Any], monkeypatch
+    training: TrainingExecutor, params: dict[str, Any], monkeypatch
 ) -> tuple[dg.ExecuteInProcessResult, list[str]]:
     """The run's result and its log messages as its instance stored them (worker lines arrive through Pipes)."""
     monkeypatch.setenv("ECHO_PARAMS", json.dumps(params))
@@ -253,7 +253,7 @@ def test_a_user_error_from_the_remote_worker_fails_with_its_line(ecs_cluster, mo
 
 
 def test_subprocess_stays_the_default_and_ecs_needs_its_settings(monkeypatch) -> None:
-    assert CudaTrainingExecutor().launcher == "subprocess"
+    assert TrainingExecutor().launcher == "subprocess"
     monkeypatch.delenv("ZIGTUNE_ECS_CLUSTER", raising=False)
     assert ecs_launcher_from_env() is None
     monkeypatch.setenv("ZIGTUNE_ECS_CLUSTER", CLUSTER)
@@ -272,7 +272,7 @@ def test_subprocess_stays_the_default_and_ecs_needs_its_settings(monkeypatch) ->
 def test_the_ecs_launcher_without_settings_fails_with_one_line(monkeypatch) -> None:
     monkeypatch.setenv("ECHO_PARAMS", json.dumps({"question": "q"}))
     result = dg.materialize(
-        [remote_answer], resources={"training": CudaTrainingExecutor(launcher="ecs")}, raise_on_error=False
+        [remote_answer], resources={"training": TrainingExecutor(launcher="ecs")}, raise_on_error=False
     )
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
     assert "launcher='ecs' needs the ecs settings (cluster, task_definition)" in failure.message

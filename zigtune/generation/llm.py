@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 import openai
 
-from zigtune.cache import ContentCache, cache_key
-from zigtune.pairs import pair_row, reject_row
-from zigtune.prompts import PromptTemplates
-from zigtune.qa_parsing import PAIRS_JSON_SCHEMA, Problem, parse_reply
+from zigtune.generation.pairs import pair_row, reject_row
+from zigtune.generation.parsing import PAIRS_JSON_SCHEMA, Problem, parse_reply
+from zigtune.generation.prompts import PromptTemplates
+from zigtune.storage.cache import ContentCache, cache_key
 
 #: The original write-up's model, sampling settings and thresholds (Etapa 2).
 DEFAULT_MODEL = "meta-llama/llama-3.1-8b-instruct"

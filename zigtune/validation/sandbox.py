@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zigtune.verdicts import ExecResult, Verdict, classify_compile, classify_run
+from zigtune.validation.verdicts import ExecResult, Verdict, classify_compile, classify_run
 
 #: The Zig release the whole project targets (the original write-up's Codapi runs Zig 0.14).
 ZIG_VERSION = "0.14.0"

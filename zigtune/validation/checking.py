@@ -1,7 +1,7 @@
 """Execution-check QA pairs and the reference's annotated examples with a Zig engine.
 
-The engine is either the local sandbox (:mod:`zigtune.zig_engine`) or Codapi
-(:mod:`zigtune.resources.codapi`); both answer :class:`~zigtune.verdicts.ExecResult`. Verdicts are
+The engine is either the local sandbox (:mod:`zigtune.validation.sandbox`) or Codapi
+(:mod:`zigtune.resources.codapi`); both answer :class:`~zigtune.validation.verdicts.ExecResult`. Verdicts are
 cached by code + command + options + Zig version in the one content cache, so unchanged code is
 never compiled twice, and identical code in several pairs is compiled once. No dagster here.
 """
@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from zigtune.cache import ContentCache, cache_key
-from zigtune.code_extraction import check_mode, extract_zig_code
-from zigtune.pairs import QA_PAIRS_SCHEMA
-from zigtune.verdicts import ExecResult, Verdict, disagreement, output_matches
-from zigtune.zig_engine import ZIG_VERSION, BuildOptions
+from zigtune.generation.pairs import QA_PAIRS_SCHEMA
+from zigtune.storage.cache import ContentCache, cache_key
+from zigtune.validation.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.sandbox import ZIG_VERSION, BuildOptions
+from zigtune.validation.verdicts import ExecResult, Verdict, disagreement, output_matches
 
 #: ``validated_pairs`` and ``rejected_pairs``: every ``qa_pairs`` column plus how its code was checked.
 VALIDATED_PAIRS_SCHEMA = pl.Schema(
@@ -114,7 +114,8 @@ async def check_codes(
     return results
 
 
-def _cut(text: str) -> str:
+def cap_output(text: str) -> str:
+    """Compiler or program output as stored in a table: at most ``MAX_STORED_OUTPUT`` characters."""
     return text if len(text) <= MAX_STORED_OUTPUT else text[:MAX_STORED_OUTPUT] + "\n[... cut]"
 
 
@@ -162,8 +163,8 @@ async def validate_pairs(
         row.update(
             verdict=verdict.value,
             passed=verdict is Verdict.OK,
-            stdout=_cut(result.stdout),
-            stderr=_cut(result.stderr),
+            stdout=cap_output(result.stdout),
+            stderr=cap_output(result.stderr),
             duration_ms=result.duration_ms,
             zig_version=result.zig_version,
             engine=result.engine,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-from zigtune.chatml import conversation_record, conversations_jsonl
-from zigtune.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate
-from zigtune.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
+from zigtune.dataset.chatml import conversation_record, conversations_jsonl
+from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate
+from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
 
 #: Of two duplicates the one kept is the better checked, then the better grounded.
 VERDICT_PREFERENCE = {"ok": 0, "no_code": 1, "unchecked": 2}

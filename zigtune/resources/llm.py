@@ -5,7 +5,7 @@ from typing import Literal
 import dagster as dg
 import openai
 
-from zigtune.generation import (
+from zigtune.generation.llm import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
@@ -19,7 +19,7 @@ NOVITA_BASE_URL = "https://api.novita.ai/v3/openai"
 API_KEY_ENV = "NOVITA_API_KEY"
 
 
-class NovitaClient(dg.ConfigurableResource):
+class LLMClient(dg.ConfigurableResource):
     """An OpenAI-compatible chat-completions endpoint, with limits, retries and prices.
 
     Retries are the ``openai`` client's own: 429 (waiting what ``Retry-After`` says, up to two
@@ -88,12 +88,12 @@ class NovitaClient(dg.ConfigurableResource):
         )
 
 
-def novita_from_env() -> NovitaClient:
+def llm_from_env() -> LLMClient:
     """The default resource: the key comes from ``NOVITA_API_KEY`` when that is set, else no LLM;
     ``NOVITA_BASE_URL`` and ``NOVITA_MODEL`` point it at another OpenAI-compatible server or model.
 
     ``dg.EnvVar`` fails a run when its variable is unset, so it is used only when the key exists.
     """
-    return NovitaClient(
+    return LLMClient(
         **env_overrides({"base_url": "NOVITA_BASE_URL", "model": "NOVITA_MODEL"}, {"api_key": API_KEY_ENV})
     )

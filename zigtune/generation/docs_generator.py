@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from zigtune.pairs import DOCS_MODEL, pair_row
-from zigtune.sections import SHORT_SECTION_CHARS, examples_frame, program_output
+from zigtune.docs.sections import SHORT_SECTION_CHARS, examples_frame, program_output
+from zigtune.generation.pairs import DOCS_MODEL, pair_row
 
 #: The docs generator has no prompt template; its "template hash" names its rules' version.
 DOCS_TEMPLATE_VERSION = "docs-v1"
