@@ -85,13 +85,14 @@ async def check_files(engine: Engine, files: list[Path], mode: str, expected: st
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from zigtune.resources.codapi import CodapiError
     from zigtune.resources.zig import zig_from_env
 
     try:
         engine = zig_from_env().create_engine()
         reports = asyncio.run(check_files(engine, args.files, args.mode, args.expect_output))
-    except SandboxError as error:
-        print(f"zigtune: {error}", file=sys.stderr)
+    except (SandboxError, CodapiError, TimeoutError) as error:
+        print(f"zigtune: the Zig engine cannot check anything: {error}", file=sys.stderr)
         return 2
     for report in reports:
         print(json.dumps(report, ensure_ascii=False))

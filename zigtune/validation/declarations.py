@@ -26,7 +26,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from zigtune.validation.sandbox import SandboxError, zig_binary
+from zigtune.validation.sandbox import ZIG_VERSION, SandboxError, zig_binary
 
 LISTER_SOURCE = Path(__file__).with_name("decl_lister.zig")
 
@@ -58,12 +58,13 @@ def with_references(code: str, refs: list[list[str]]) -> str:
 
 
 class DeclarationLister:
-    """Builds ``decl_lister.zig`` once (per Zig binary and source) and runs it over many snippets."""
+    """Builds ``decl_lister.zig`` once (per source, Zig version and machine) and runs it over many snippets."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or tools_dir()
         self._zig = zig_binary()
-        digest = hashlib.sha256(LISTER_SOURCE.read_bytes() + str(self._zig).encode()).hexdigest()[:16]
+        identity = LISTER_SOURCE.read_bytes() + f"{ZIG_VERSION} {platform.machine()}".encode()
+        digest = hashlib.sha256(identity).hexdigest()[:16]
         self.binary = self.directory / f"decl-lister-{digest}"
         self._lock: asyncio.Lock | None = None
 

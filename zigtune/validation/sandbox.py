@@ -81,7 +81,10 @@ class SandboxError(RuntimeError):
 class SandboxLimits:
     """Limits of one check. Defaults fit small teaching programs with plenty of headroom."""
 
-    compile_timeout_s: float = 240.0  # a cold cache on 2 busy cores takes ~10 s; leave room for load
+    # A cold cache (the standard library; musl for link_libc, ~75 s of CPU) on 2 cores shared by busy
+    # neighbours took up to ~4 min of wall time; the CPU limit is what ends an endless comptime loop.
+    compile_timeout_s: float = 600.0
+    compile_cpu_seconds: int = 240
     run_timeout_s: float = 10.0
     cpu_seconds: int = 10
     memory_bytes: int = 1024 * MIB  # address space of the program, not of the compiler
@@ -330,7 +333,8 @@ class LocalZigEngine:
         )
 
     def compile_rlimits(self) -> list[str]:
-        return [f"--cpu={int(self.limits.compile_timeout_s)}", f"--fsize={1024 * MIB}", "--core=0"]
+        cpu = min(self.limits.compile_cpu_seconds, int(self.limits.compile_timeout_s) + 1)
+        return [f"--cpu={cpu}", f"--fsize={1024 * MIB}", "--core=0"]
 
     def run_rlimits(self) -> list[str]:
         limits = self.limits

@@ -75,6 +75,8 @@ def classify_compile(exit_code: int, stderr: str) -> Verdict | None:
         return None
     if COMPILE_DIAGNOSTIC.search(stderr) or stderr.lstrip().startswith("error:"):
         return Verdict.COMPILE_ERROR
+    if exit_code == -signal.SIGXCPU:  # the compile's CPU limit (an endless comptime loop)
+        return Verdict.TIMEOUT
     if exit_code < 0:  # the compiler itself was killed by a signal
         return Verdict.KILLED
     return Verdict.SANDBOX_ERROR
