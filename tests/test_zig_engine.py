@@ -421,9 +421,9 @@ def test_output_and_compiler_words_are_kept(checks: dict) -> None:
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("unreferenced_pub_error", "expected type 'i32'"),
+        ("unreferenced_pub_error", "incompatible types: 'i32'"),
         ("private_unused_error", "has no member named 'nonexistent'"),
-        ("uncalled_by_tests", "expected type 'u8'"),
+        ("uncalled_by_tests", "incompatible types: 'u8'"),
         ("nested_private_error", "expected type 'u8'"),
     ],
 )
