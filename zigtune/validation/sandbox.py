@@ -417,11 +417,9 @@ class LocalZigEngine:
             problem = setup_failure(finished.returncode, finished.stderr)
             raise SandboxError(problem or f"zig version failed in the sandbox: {finished.stderr.strip()[:200]}")
         self._version = finished.stdout.strip()
-        if self.as_root:
-            self.runs_dir()
 
     async def close(self) -> None:
-        """Nothing to release: every check cleans up after itself."""
+        """Every check cleans up after itself; only a private runs directory under the temp dir is left."""
         if self._runs is not None and self._runs != self.root / "runs":
             with contextlib.suppress(OSError):
                 self._runs.rmdir()
