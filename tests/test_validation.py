@@ -245,7 +245,7 @@ def test_canary_fails_on_a_wrong_version_or_wrong_verdicts(codapi_server: Codapi
 
     report = asyncio.run(canary())
     assert not report.passed
-    assert report.problems[0] == "the remote engine runs Zig 0.13.0, not 0.14.0"
+    assert report.problems[0] == "the codapi engine runs Zig 0.13.0, not 0.14.0"
     assert any(p.startswith("test_blocks.zig: expected compile_error, got ok") for p in report.problems)
     assert len(report.problems) == 1 + 4  # the version, and the four examples that must fail
 
