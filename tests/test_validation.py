@@ -305,7 +305,7 @@ def test_failed_canary_stops_validation_with_a_clear_message(
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.event_specific_data.error_display_string
-    assert "validation stopped: the remote Zig engine disagrees with the reference" in message
+    assert "validation stopped: the codapi Zig engine disagrees with the reference" in message
     assert "test_blocks.zig: expected compile_error, got ok" in message
     assert not (tmp_path / "assets" / "validated_pairs.parquet").exists()
     assert len(codapi_server.requests) == 1 + len(CANARY_EXAMPLES)  # no pair was sent
