@@ -350,3 +350,71 @@ def test_killed_run_resumes_without_repeating_answered_calls(
         assert meta["pairs_by_generator_kind"]["llm/concept"] == 24
     finally:
         server.close()
+
+
+# --- failing loudly, in Dagster ----------------------------------------------------------------------
+
+
+def materialize_failing(instance: dg.DagsterInstance, docs_path: Path) -> dg.ExecuteInProcessResult:
+    """The LLM generator alone, with the resources as zigtune.definitions makes them (settings from NOVITA_*)."""
+    return dg.materialize(
+        pipeline_assets(),
+        resources={"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": ZigEngine()},
+        run_config={
+            "ops": {
+                "zig_docs": {"config": {"source": str(docs_path)}},
+                "qa_generation": {"config": {"generator": "llm"}},
+            }
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    (event,) = result.get_step_failure_events()
+    return event.step_failure_data.user_failure_data.description  # type: ignore[union-attr]
+
+
+def test_a_server_that_is_down_fails_the_generation_with_one_line_and_a_failed_check(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_llm_calls import closed_port_url
+
+    url = closed_port_url()
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", url)
+    monkeypatch.setenv("NOVITA_MAX_RETRIES", "1")
+    monkeypatch.setenv("NOVITA_RETRY_BACKOFF_SECONDS", "0.01")
+    docs_path = tmp_path / "docs.md"
+    docs_path.write_text(small_docs(3))
+    with dg.instance_for_test() as instance:
+        result = materialize_failing(instance, docs_path)
+        assert not result.success
+        line = step_failure(result)
+        # The first call probes the server alone; once it failed, one section in four is past 20%, so the
+        # other three are not tried at all.
+        assert line == f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url}"
+        (check,) = result.get_asset_check_evaluations()
+        assert check.check_name == "llm_section_failures" and not check.passed
+        assert check.description == line and check.metadata["llm_sections_failed"].value == 1
+        # Nothing was stored: the next run is not handed an empty table as if it were the answer.
+        assert not (data_dir / "assets" / "qa_pairs.parquet").exists()
+
+
+def test_a_model_that_echoes_the_prompt_fails_the_generation_as_no_pairs(
+    server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
+    server.responder = lambda request: Reply(request.prompt)
+    docs_path = tmp_path / "docs.md"
+    docs_path.write_text(small_docs(2))
+    with dg.instance_for_test() as instance:
+        result = materialize_failing(instance, docs_path)
+    assert not result.success
+    assert (
+        step_failure(result) == "no pairs: all 6 generations were rejected, most as template_echo (6); see qa_rejects"
+    )
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed

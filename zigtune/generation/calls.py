@@ -354,15 +354,19 @@ class LLMCaller:
         """One chat answer, from the cache or the server; ``messages_for(format)`` renders the prompt
         for the response format in use. Lower ``priority`` values go first."""
         current = self.format.current
-        cached = self.cache.get(cache_key("chat.completions", self.request(messages_for(current), current)))
+        first = self.request(messages_for(current), current)
+        first_key = cache_key("chat.completions", first)
+        cached = self.cache.get(first_key)
         if cached is not None:
             self.stats.calls_cached += 1
             return cached
         async with self.format.turn():
             used = self.format.current
             while True:
+                request = first if used == current else self.request(messages_for(used), used)
+                key = first_key if used == current else cache_key("chat.completions", request)
                 try:
-                    answer = await self._cached_call(self.request(messages_for(used), used), priority)
+                    answer = await self._cached_call(request, key, priority)
                 except _FormatRefusedError as refusal:
                     self.stats.format_refusals[used] += 1
                     if not self.format.auto or used == FORMAT_LADDER[-1]:
@@ -377,10 +381,9 @@ class LLMCaller:
                 self.format.worked(used)
                 return answer
 
-    async def _cached_call(self, request: dict[str, Any], priority: int) -> dict[str, Any]:
-        key = cache_key("chat.completions", request)
+    async def _cached_call(self, request: dict[str, Any], key: str, priority: int) -> dict[str, Any]:
         cached = self.cache.get(key)
-        if cached is not None:
+        if cached is not None:  # another call with the same request finished first
             self.stats.calls_cached += 1
             return cached
         self.stats.calls_made += 1
