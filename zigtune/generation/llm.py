@@ -234,24 +234,44 @@ async def _settle(
     """The pair as it ends up (repaired when its code failed and the model fixed it) and its rows."""
     code = extract_zig_code(pair.response)
     expected = stated_output(pair.response)
+    as_it_came = [state.pair(pair.instruction, pair.response, expected)]
     if code is None:
-        return pair, [state.pair(pair.instruction, pair.response, expected)]
+        return pair, as_it_came
     repair = run.repair
     repair.code_pairs += 1
     mode = check_mode(code)
-    if run.checker is None:
-        repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
-        return pair, [state.pair(pair.instruction, pair.response, expected)]
-    judgement = judge(await run.checker(code, mode), mode, expected)
-    repair.checked += 1
-    if judgement.passed or judgement.verdict is Verdict.SANDBOX_ERROR:
-        repair.passed_first_try += judgement.passed
-        repair.engine_faults += not judgement.passed
-        repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
-        return pair, [state.pair(pair.instruction, pair.response, expected)]
-    repair.failed_first_try += 1
-    failing: list[tuple[str, Judgement]] = [(code, judgement)]
-    conversation = _conversation(messages, ("assistant", reply))
+    if run.checker is not None:
+        judgement = judge(await run.checker(code, mode), mode, expected)
+        repair.checked += 1
+        if judgement.passed:
+            repair.passed_first_try += 1
+        elif judgement.verdict is Verdict.SANDBOX_ERROR:
+            repair.engine_faults += 1  # the engine's fault, not the code's: nothing to ask the model
+        else:
+            repair.failed_first_try += 1
+            conversation = _conversation(messages, ("assistant", reply))
+            repaired = await _repair(run, state, pair, [(code, judgement)], expected, conversation, priority)
+            if repaired is not None:
+                return repaired
+            repair.unrecovered += 1
+    repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
+    return pair, as_it_came
+
+
+async def _repair(
+    run: _Run,
+    state: _Section,
+    pair: QAPair,
+    failing: list[tuple[str, Judgement]],
+    expected: str | None,
+    conversation: Messages,
+    priority: int,
+) -> tuple[QAPair, list[Row]] | None:
+    """Show the model its failing code and the error, up to ``code_repair_rounds`` times.
+
+    The repaired pair and one "fix this code" pair per failing version, or ``None`` when never fixed.
+    """
+    assert run.checker is not None
     for round_number in range(1, run.settings.code_repair_rounds + 1):
 
         def repair_for(
@@ -266,32 +286,30 @@ async def _settle(
             answer = await run.caller.chat(repair_for, priority - round_number)
         except LLMCallError as failure:
             state.reject(f"code_repair_{failure.reason}", str(failure))
-            break
+            return None
         fixed = _pick(parse_reply(answer["content"]), pair.instruction)
-        new_code = extract_zig_code(fixed.response) if fixed else None
-        if fixed is None or new_code is None:
+        code = extract_zig_code(fixed.response) if fixed else None
+        if fixed is None or code is None:
             state.reject("code_repair_unreadable", answer["content"])
-            break
-        new_expected = stated_output(fixed.response) or expected
-        new_mode = check_mode(new_code)
-        new_judgement = judge(await run.checker(new_code, new_mode), new_mode, new_expected)
-        if new_judgement.passed:
-            repair.recovered_in_round[round_number] += 1
-            repair.behaviour_checks[behaviour_check(new_code, new_mode, new_expected)] += 1
-            repaired = QAPair(instruction=pair.instruction, response=fixed.response)
-            rows = [state.pair(pair.instruction, fixed.response, new_expected)]
+            return None
+        stated = stated_output(fixed.response) or expected
+        mode = check_mode(code)
+        judgement = judge(await run.checker(code, mode), mode, stated)
+        if judgement.passed:
+            run.repair.recovered_in_round[round_number] += 1
+            run.repair.behaviour_checks[behaviour_check(code, mode, stated)] += 1
+            rows = [state.pair(pair.instruction, fixed.response, stated)]
+            fix_output = stated if mode == "run" else None
             for broken, why in failing:
                 instruction, response = run.templates.render_fix_pair(
-                    broken, why.verdict.value, why.feedback, new_code, new_expected if new_mode == "run" else None
+                    broken, why.verdict.value, why.feedback, code, fix_output
                 )
-                rows.append(state.pair(instruction, response, new_expected if new_mode == "run" else None, "code"))
-                repair.fix_pairs += 1
-            return repaired, rows
-        failing.append((new_code, new_judgement))
+                rows.append(state.pair(instruction, response, fix_output, "code"))
+                run.repair.fix_pairs += 1
+            return QAPair(instruction=pair.instruction, response=fixed.response), rows
+        failing.append((code, judgement))
         conversation = _conversation(repair_for(answer.get("format", "text")), ("assistant", answer["content"]))
-    repair.unrecovered += 1
-    repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
-    return pair, [state.pair(pair.instruction, pair.response, expected)]
+    return None
 
 
 def _pick(parsed: ParsedReply, instruction: str) -> QAPair | None:
