@@ -98,7 +98,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_model_dir(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
     reference,  # noqa: F811
     tiny_model_dir: Path,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 from collections import Counter
 from math import comb
 from pathlib import Path
@@ -41,7 +40,6 @@ from zigtune.validation.checking import CANARY_EXAMPLES, CheckStats
 from zigtune.validation.sandbox import LocalZigEngine
 from zigtune.validation.verdicts import ExecResult, Verdict
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 SECRET = "sk-zigtune-eval-secret-0123456789"
 HELLO = 'const std = @import("std");\n\npub fn main() void {\n    std.debug.print("Hello, world!\\n", .{});\n}\n'
 
@@ -157,7 +155,6 @@ def test_judge_reads_each_outcome() -> None:
     assert (nothing.verdict, nothing.output_correct) == (Verdict.NO_CODE, False)
 
 
-@needs_root
 def test_scores_with_the_real_compiler(zig_sandbox_root: Path) -> None:
     """Four answers to a task wanting "Hello, world!" and one without an expected output, two samples each."""
     tasks = pl.DataFrame(
@@ -208,7 +205,6 @@ def test_scores_with_the_real_compiler(zig_sandbox_root: Path) -> None:
     assert "| hello | gold | Hello | False | 0/2 | no_code | 1/2 | ok |" in task_table(frame)
 
 
-@needs_root
 def test_gold_tasks_are_kept_only_when_the_reference_program_passes(zig_sandbox_root: Path, reference) -> None:
     tasks = build_tasks(None, reference["sections"], set(), sources=(GOLD,)).tasks
     broken = tasks.head(1).with_columns(task_id=pl.lit("gold:broken"), reference_code=pl.lit("pub fn main() void {"))
@@ -239,7 +235,6 @@ def _standins(reference: dict[str, pl.DataFrame], dataset_files: pl.DataFrame, a
     return [lora_model, chatml_dataset, doc_sections]
 
 
-@needs_root
 def test_a_scripted_model_gets_exactly_the_expected_rates(
     reference, dataset_files, data_dir: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,7 +319,6 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-@needs_root
 def test_an_empty_evaluation_fails_the_blocking_check(
     reference, dataset_files, data_dir: Path, zig_sandbox_root: Path
 ) -> None:

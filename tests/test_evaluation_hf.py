@@ -7,7 +7,6 @@ that the base answers are exactly what the untouched base model says — not the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +20,6 @@ from zigtune.evaluation.generation import Prompt, generate_batched
 from zigtune.evaluation.scoring import BASE, FINE_TUNED
 from zigtune.evaluation.tasks import build_tasks
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 MAX_NEW_TOKENS = 24
 
 
