@@ -73,7 +73,9 @@ class CanaryError(RuntimeError):
 
 
 def verdict_key(code: str, mode: str, options: BuildOptions, zig_version: str) -> str:
-    return cache_key("zig-verdict/v1", code, mode, options.compiler_args(), zig_version)
+    files = [[name, content] for name, content in options.extra_files]
+    # Without extra files the key is what it always was, so existing cache entries stay valid.
+    return cache_key("zig-verdict/v1", code, mode, options.compiler_args(), zig_version, *([files] if files else []))
 
 
 @dataclass
@@ -86,20 +88,26 @@ class CheckStats:
     durations_ms: list[float] = field(default_factory=list)
 
 
-async def check_codes(
-    engine: Engine, jobs: list[tuple[str, str]], cache: ContentCache | None, stats: CheckStats
-) -> dict[tuple[str, str], ExecResult]:
-    """Check each distinct (code, mode) once: from the cache, or with the engine (bounded by it)."""
-    version = await engine.version()
-    options = BuildOptions()
-    results: dict[tuple[str, str], ExecResult] = {}
+#: A check: (code, mode), or (code, mode, options) when the root file needs options (e.g. extra files it imports).
+CheckJob = tuple[str, str] | tuple[str, str, BuildOptions]
 
-    async def check(code: str, mode: str) -> None:
+
+async def check_codes(
+    engine: Engine, jobs: list[CheckJob], cache: ContentCache | None, stats: CheckStats
+) -> dict[CheckJob, ExecResult]:
+    """Check each distinct job once: from the cache, or with the engine (bounded by it). Results by job."""
+    version = await engine.version()
+    default_options = BuildOptions()
+    results: dict[CheckJob, ExecResult] = {}
+
+    async def check(job: CheckJob) -> None:
+        code, mode = job[0], job[1]
+        options = job[2] if len(job) > 2 else default_options  # type: ignore[misc]
         key = verdict_key(code, mode, options, version)
         stored = cache.get(key) if cache is not None else None
         if stored is not None:
             stats.cached += 1
-            results[code, mode] = ExecResult.from_dict(stored)
+            results[job] = ExecResult.from_dict(stored)
             return
         result = await engine.execute(code, mode, options)
         stats.compiled += 1
@@ -108,9 +116,9 @@ async def check_codes(
             stats.sandbox_errors += 1  # the engine's fault, not the code's: ask again next run
         elif cache is not None:
             cache.put(key, result.to_dict())
-        results[code, mode] = result
+        results[job] = result
 
-    await asyncio.gather(*(check(code, mode) for code, mode in dict.fromkeys(jobs)))
+    await asyncio.gather(*(check(job) for job in dict.fromkeys(jobs)))
     return results
 
 

@@ -96,6 +96,14 @@ class BuildOptions:
     link_libc: bool = False
     extra_args: tuple[str, ...] = ()
     file_name: str = "main.zig"  # the root file's name: type names and @src() depend on it
+    extra_files: tuple[tuple[str, str], ...] = ()
+    """Files written beside the root file before compiling, as (name, content): what the root imports by name
+    (an evaluation task's solution file and hidden tests). Plain file names only."""
+
+    def __post_init__(self) -> None:
+        for name, _ in self.extra_files:
+            if not _plain_file_name(name) or name == self.source_name:
+                raise ValueError(f"extra file name {name!r}: a plain file name other than the root's is needed")
 
     @classmethod
     def from_annotation(cls, options: str) -> BuildOptions:
@@ -138,6 +146,10 @@ class BuildOptions:
             return True
         arch, _, rest = self.target.partition("-")
         return arch == platform.machine() and rest.split("-")[0] == "linux"
+
+
+def _plain_file_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") and "\x00" not in name
 
 
 def zig_binary() -> Path:
@@ -353,6 +365,8 @@ class LocalZigEngine:
         try:
             source = workdir / options.source_name
             source.write_text(code, encoding="utf-8")
+            for name, content in options.extra_files:
+                (workdir / name).write_text(content, encoding="utf-8")
             binary = workdir / "main"
             compiled = await run_limited(
                 self._compile_argv(mode, options, source, binary),
