@@ -4,6 +4,7 @@ functions, no compiler (tests/test_evaluation_cli.py runs the same suites throug
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from math import comb
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from zigtune.evaluation.scoring import (
     pass_at_k,
     summarize,
 )
-from zigtune.evaluation.selfcheck import cheating_solutions, zig_string_literal
+from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output, zig_string_literal
 from zigtune.evaluation.suite import SuiteError, load_suite, parse_suite, suite_jsonl
 from zigtune.evaluation.zig_source import function_bodies, replace_function_bodies, top_level_items
 from zigtune.validation.verdicts import ExecResult, Verdict
@@ -246,11 +247,13 @@ def test_top_level_items_and_function_bodies_ignore_strings_and_comments() -> No
 def test_cheating_solutions_cover_each_way_to_skip_the_task(hand_suite) -> None:
     clamp, total, _ = hand_suite.tasks
     cheats = cheating_solutions(clamp)
-    assert set(cheats) == {"empty_test", "print_only", "stub", "exit_early"}
+    assert set(cheats) == {"empty_test", "ignores_api", "stub", "exit_early"}
     assert "process.exit(0)" in cheats["exit_early"] and "_ = hi;" in cheats["exit_early"]
-    assert "All 2 tests passed." in cheats["print_only"]
-    assert set(cheating_solutions(total)) == {"empty_test", "print_only"}  # no stub to cheat with
-    assert 'writeAll("5050\\n")' in cheating_solutions(total)["print_only"]
+    assert "All 2 tests passed." in cheats["ignores_api"] and "clamp" not in cheats["ignores_api"]
+    assert set(cheating_solutions(total)) == {"empty_test"}  # no stub, no block in the prompt to copy
+    leaky = replace(total, prompt=total.prompt + "\n\nIt prints:\n```\n5050\n```")
+    assert leaks_expected_output(leaky) and not leaks_expected_output(total)
+    assert 'getStdOut().writeAll("5050\\n")' in cheating_solutions(leaky)["prints_prompt"]
     assert zig_string_literal('a"b\\c\n\x01') == '"a\\"b\\\\c\\n\\x01"'
 
 

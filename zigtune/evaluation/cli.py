@@ -118,7 +118,7 @@ def write_completions(path: Path, completions: list[Completion], suite: Suite, m
 # -- engines ----------------------------------------------------------------------------------------------------
 
 
-def create_engine(kind: str, concurrency: int) -> Any:
+def create_engine(kind: str, concurrency: int, sandbox_dir: str | None = None) -> Any:
     """The Zig engine the pipeline would use, built without Dagster."""
     if kind == "codapi":
         from zigtune.resources.codapi import DEFAULT_CODAPI_URL, CodapiEngine
@@ -128,18 +128,30 @@ def create_engine(kind: str, concurrency: int) -> Any:
         )
     from zigtune.validation.sandbox import LocalZigEngine
 
-    engine = LocalZigEngine(settings.data_dir() / "sandbox", concurrency=concurrency or os.cpu_count() or 1)
+    root = Path(sandbox_dir) if sandbox_dir else settings.data_dir() / "sandbox"
+    engine = LocalZigEngine(root, concurrency=concurrency or os.cpu_count() or 1)
     engine.preflight()
     return engine
+
+
+def _engine_errors(arguments: argparse.Namespace) -> tuple[type[Exception], ...]:
+    """Codapi's refusal, imported only when Codapi is used (``zigtune.resources`` brings Dagster along)."""
+    if getattr(arguments, "engine", "local") != "codapi":
+        return ()
+    from zigtune.resources.codapi import CodapiError
+
+    return (CodapiError,)
 
 
 # -- score ------------------------------------------------------------------------------------------------------
 
 
-async def _judge(suite: Suite, completions: list[Completion], engine: Any, cache: ContentCache | None) -> tuple:
+async def _judge(
+    suite: Suite, completions: list[Completion], engine: Any, cache: ContentCache | None, stats: CheckStats
+) -> tuple:
     try:
         version = await engine.version()
-        results = await run_checks(completion_jobs([suite], completions), engine, cache, CheckStats(), _log)
+        results = await run_checks(completion_jobs([suite], completions), engine, cache, stats, _log)
         return results, version
     finally:
         await engine.close()
@@ -159,7 +171,8 @@ def score_report(
     if training_texts is not None:
         seen = mark_seen(suite.tasks, training_texts)
         marks = {(suite.name, task_id): span for task_id, span in seen.items()}
-    results, version = asyncio.run(_judge(suite, padded, engine, cache))
+    stats = CheckStats()
+    results, version = asyncio.run(_judge(suite, padded, engine, cache, stats))
     stamps = {MODEL: ModelStamp(MODEL, None, "completions file")}
     frame = score_completions([suite], padded, results, stamps, marks, None, version, engine.name)
     summary = summarize(frame)
@@ -180,6 +193,7 @@ def score_report(
         "unanswered": missing,
         "zig_version": version,
         "engine": engine.name,
+        "checks": {"compiled": stats.compiled, "from_cache": stats.cached, "engine_errors": stats.sandbox_errors},
         "contamination": {
             "checked": marks is not None,
             "span_chars": SPAN_CHARS,
@@ -234,7 +248,7 @@ def score_command(arguments: argparse.Namespace) -> int:
     if arguments.training_data:
         training = [text for path in arguments.training_data for text in training_texts_from_jsonl(path)]
     cache = None if arguments.no_cache else ContentCache(settings.data_dir() / "cache" / "verdicts")
-    engine = create_engine(arguments.engine, arguments.concurrency)
+    engine = create_engine(arguments.engine, arguments.concurrency, arguments.sandbox_dir)
     report = score_report(suite, completions, engine, cache, training)
     print("\n".join(report_lines(report)))
     if arguments.out:
@@ -296,6 +310,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--engine", choices=("local", "codapi"), default=os.environ.get("ZIGTUNE_ZIG_ENGINE") or "local")
     score.add_argument("--concurrency", type=int, default=0, help="checks at once (local engine; 0: CPU cores)")
     score.add_argument("--no-cache", action="store_true", help="do not use or fill the verdict cache")
+    score.add_argument("--sandbox-dir", help="local engine's directory (compiler cache); default <data dir>/sandbox")
     score.set_defaults(run=score_command)
 
     ask = commands.add_parser("ask", help="collect completions of a suite from an OpenAI-compatible server")
@@ -322,6 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SuiteError, DecodingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (GenerationError, SandboxError, OSError) as error:
+    except (GenerationError, SandboxError, OSError, *_engine_errors(arguments)) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
