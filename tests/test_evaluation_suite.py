@@ -189,6 +189,17 @@ def test_common_lines_and_templates_are_not_evidence(hand_suite) -> None:
     assert mark_seen([total], [f"{template} {i}" for i in range(2)])[total.id] is not None
 
 
+def test_a_prompt_template_shared_by_the_suite_is_not_evidence(hand_suite) -> None:
+    template = "Solve this task carefully in Zig 0.14.0 and reply with a single code block."
+    tasks = [replace(task, prompt=f"{template}\n\n{task.prompt}") for task in hand_suite.tasks]
+    training = [f"{template}\n\nSomething else entirely."]
+    assert all(mark is None for mark in mark_seen(tasks, training).values())
+    # The same sentence in one task only is that task's own text: evidence.
+    alone = [tasks[0], *hand_suite.tasks[1:]]
+    marks = mark_seen(alone, training)
+    assert marks["clamp"] is not None and marks["clamp"].field == "prompt" and template in marks["clamp"].text
+
+
 def test_training_texts_are_read_from_chatml_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text(

@@ -1,14 +1,25 @@
 """Which tasks did the model see in training? A task is *seen* when its prompt or its reference solution shares
-a span of at least ``SPAN_CHARS`` characters with a training text, after whitespace is collapsed.
+a span of at least ``SPAN_CHARS`` (50) characters of its own text with a training text, whitespace collapsed.
 
-Common text is not evidence: the same import lines (``const std = @import("std");``) and prompt templates
-recur in most training texts, and would mark every task seen. So lines that occur in at least ``common_docs``
-training texts are left out of the task's text first (the text is cut there), and a window that occurs in at
-least ``common_docs`` training texts never counts. ``common_docs`` defaults to 1% of the training texts, and
-at least 5. The price: a task repeated in that many training texts would not be flagged (the dataset stage's
-deduplication keeps repeats far below that).
+Common text is not the task's own: the same import lines (``const std = @import("std");``) and prompt templates
+recur in most training texts and would mark every task seen. Common, with ``common_docs`` = 1% of the training
+texts and at least 5:
 
-One pass over the training texts; memory grows with the tasks' text, not with the training data. No dagster.
+- in both fields, a line that occurs in at least ``common_docs`` training texts: it is left out and the text
+  is cut there;
+- in a reference solution, a 50-character window that occurs in at least ``common_docs`` training texts;
+- in a prompt, a ``TEMPLATE_CHARS`` (25) character window that occurs in at least ``common_docs`` training
+  texts, or in the prompts of at least 10% of the suite's tasks (and at least 2): the suite's own template.
+  Prompt templates are short phrases ("...\" section of the Zig 0.14 reference. Context: "), so they are found
+  with the shorter window.
+
+The characters a common window covers are left out, and a shared span must be 50 characters of what is left:
+a template plus the first letters of a topic ("...that demonstrates Ass") is not evidence. The price: a task
+repeated in ``common_docs`` training texts would not be flagged (the dataset stage's deduplication keeps
+repeats far below that).
+
+Call it once per suite: the template rule reads the tasks it is given. One pass over the training texts;
+memory grows with the tasks' text, not with the training data. No dagster here.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +35,8 @@ from typing import Any
 from zigtune.evaluation.suite import SuiteError, SuiteTask
 
 SPAN_CHARS = 50
+#: The window that finds prompt templates (common phrases are shorter than a span).
+TEMPLATE_CHARS = 25
 FIELDS = ("prompt", "reference_solution")
 
 
@@ -64,6 +77,23 @@ def _segments(text: str, common_lines: set[str]) -> list[str]:
     return segments
 
 
+def _own_text(segment: str, size: int, span: int, common: Callable[[str], bool]) -> list[str]:
+    """The runs of at least ``span`` characters of ``segment`` that no common ``size``-character window covers."""
+    covered = [False] * len(segment)
+    for index, window in enumerate(_windows(segment, size)):
+        if common(window):
+            covered[index : index + size] = [True] * size
+    parts, start = [], None
+    for index, flag in enumerate([*covered, True]):
+        if not flag and start is None:
+            start = index
+        elif flag and start is not None:
+            if index - start >= span:
+                parts.append(segment[start:index])
+            start = None
+    return parts
+
+
 def _task_fields(task: SuiteTask) -> list[tuple[str, str]]:
     return [(name, value) for name in FIELDS if (value := getattr(task, name))]
 
@@ -85,27 +115,38 @@ def mark_seen(
 ) -> dict[str, SharedSpan | None]:
     """For each task id: the span it shares with the training texts, or ``None`` (unseen)."""
     fields = {task.id: _task_fields(task) for task in tasks}
+    prompts = [normalise(task.prompt) for task in tasks]
+    in_prompts = Counter(window for prompt in prompts for window in set(_windows(prompt, TEMPLATE_CHARS)))
+    templates = {window for window, count in in_prompts.items() if count >= max(2, math.ceil(0.1 * len(tasks)))}
     wanted_lines = {normalise(line) for pairs in fields.values() for _, text in pairs for line in text.splitlines()}
     wanted_lines.discard("")
-    wanted_windows = {w for pairs in fields.values() for _, text in pairs for w in _windows(normalise(text), span)}
+    wanted = {w for pairs in fields.values() for _, text in pairs for w in _windows(normalise(text), span)}
+    wanted |= {w for prompt in prompts for w in _windows(prompt, TEMPLATE_CHARS)}
     line_docs: Counter[str] = Counter()
     window_docs: Counter[str] = Counter()
     documents = 0
     for text in training_texts:
         documents += 1
+        normal = normalise(text)
         line_docs.update({normalise(line) for line in text.splitlines()} & wanted_lines)
-        window_docs.update(set(_windows(normalise(text), span)) & wanted_windows)
+        window_docs.update((set(_windows(normal, span)) | set(_windows(normal, TEMPLATE_CHARS))) & wanted)
     threshold = common_docs if common_docs is not None else default_common_docs(documents)
     common_lines = {line for line, count in line_docs.items() if count >= threshold}
+
+    def common(window: str) -> bool:
+        return window_docs.get(window, 0) >= threshold or window in templates
+
     marks: dict[str, SharedSpan | None] = {}
     for task_id, pairs in fields.items():
         found: SharedSpan | None = None
         for name, text in pairs:
+            size = TEMPLATE_CHARS if name == "prompt" else span
             for segment in _segments(text, common_lines):
-                evidence = [0 < window_docs.get(w, 0) < threshold for w in _windows(segment, span)]
-                run = _longest_run(segment, evidence, span) if any(evidence) else ""
-                if run and (found is None or len(run) > len(found.text)):
-                    found = SharedSpan(name, run)
+                for part in _own_text(segment, size, span, common):
+                    evidence = [w in window_docs for w in _windows(part, span)]
+                    run = _longest_run(part, evidence, span) if any(evidence) else ""
+                    if run and (found is None or len(run) > len(found.text)):
+                        found = SharedSpan(name, run)
         marks[task_id] = found
     return marks
 

@@ -128,10 +128,11 @@ def training_texts(train_rows: pl.DataFrame | None) -> list[str]:
 
 
 def contamination_marks(suites: list[Suite], texts: list[str]) -> Marks:
-    """Seen/unseen for every task of every suite, against the training texts."""
+    """Seen/unseen for every task of every suite, against the training texts (each suite on its own: its prompt
+    template is found among its tasks)."""
     marks: Marks = {}
-    seen = mark_seen([task for suite in suites for task in suite.tasks], texts) if texts else {}
     for suite in suites:
+        seen = mark_seen(suite.tasks, texts) if texts and suite.tasks else {}
         for task in suite.tasks:
             marks[suite.name, task.id] = seen.get(task.id)
     return marks
