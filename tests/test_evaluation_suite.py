@@ -322,3 +322,19 @@ def test_the_paired_bootstrap_interval_brackets_the_difference_and_shrinks_with_
     assert paired_difference(few, "s", "all") == small  # seeded
     same = paired_difference(_rows({f"t{i}": ([True], [True]) for i in range(5)}), "s", "all")
     assert same is not None and (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_the_verdict_key_holds_the_files_beside_the_root_and_keeps_old_keys() -> None:
+    from zigtune.storage.cache import cache_key
+    from zigtune.validation.checking import verdict_key
+    from zigtune.validation.sandbox import BuildOptions
+
+    plain = verdict_key("test {}", "test", BuildOptions(), "0.14.0")
+    assert plain == cache_key("zig-verdict/v1", "test {}", "test", [], "0.14.0")  # entries cached before stay valid
+    beside = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void {}\n"),))
+    other = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void { g(); }\n"),))
+    renamed = BuildOptions(file_name="x.zig")
+    keys = {plain, *(verdict_key("test {}", "test", o, "0.14.0") for o in (beside, other, renamed))}
+    assert len(keys) == 4
+    with pytest.raises(ValueError, match="a plain file name"):
+        BuildOptions(extra_files=(("../escape.zig", ""),))

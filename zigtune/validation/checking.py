@@ -74,8 +74,10 @@ class CanaryError(RuntimeError):
 
 def verdict_key(code: str, mode: str, options: BuildOptions, zig_version: str) -> str:
     files = [[name, content] for name, content in options.extra_files]
-    # Without extra files the key is what it always was, so existing cache entries stay valid.
-    return cache_key("zig-verdict/v1", code, mode, options.compiler_args(), zig_version, *([files] if files else []))
+    # A root file name other than the default, or files beside it, change the verdict: they are in the key.
+    # Without them the key is what it always was, so existing cache entries stay valid.
+    layout = [[options.source_name, files]] if files or options.source_name != BuildOptions().source_name else []
+    return cache_key("zig-verdict/v1", code, mode, options.compiler_args(), zig_version, *layout)
 
 
 @dataclass
