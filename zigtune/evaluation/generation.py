@@ -255,7 +255,7 @@ class OpenAIBackend:
     ) -> tuple[list[Completion], GenerationStats]:
         import openai
 
-        from zigtune.generation.llm import CallStats, build_client
+        from zigtune.generation.calls import CallStats, build_client
 
         calls = CallStats()
         client = build_client(
