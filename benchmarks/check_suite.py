@@ -84,12 +84,14 @@ def main() -> int:
     parser.add_argument("--suite", default="zigtune_core")
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--sandbox-dir")
+    parser.add_argument("--cache-dir", help="verdict cache to use and keep (default: a fresh one, removed after)")
     arguments = parser.parse_args()
     suite = load_suite(arguments.suite)
     categories = sorted({task.category_name for task in suite.tasks})
     print(f"{suite.name}: {len(suite.tasks)} tasks in {len(categories)} categories")
     with tempfile.TemporaryDirectory() as directory:
-        problems = self_check(suite, arguments.concurrency, arguments.sandbox_dir, ContentCache(Path(directory)))
+        cache = ContentCache(Path(arguments.cache_dir or directory))
+        problems = self_check(suite, arguments.concurrency, arguments.sandbox_dir, cache)
     print(
         "\n".join(problems) if problems else "self-check passed: references 1.0, cheats 0, no prompt leaks its output"
     )

@@ -17,6 +17,7 @@ from zigtune.evaluation.scoring import (
     BASE,
     EVALUATION_SCHEMA,
     FINE_TUNED,
+    category_summary,
     paired_difference,
     pass_at_k,
     summarize,
@@ -307,6 +308,9 @@ def test_summaries_report_unseen_and_seen_apart_with_pass_at_k() -> None:
     assert by[FINE_TUNED, "unseen"]["tasks"] == 2 and by[FINE_TUNED, "unseen"]["pass_at_1"] == 0.75
     assert by[FINE_TUNED, "unseen"]["pass_at_2"] == 1.0 and by[BASE, "unseen"]["pass_at_2"] == 0.5
     assert by[BASE, "seen"]["pass_at_1"] == 1.0 and by[BASE, "all"]["tasks"] == 3
+    categories = {(r["role"], r["category"]): r for r in category_summary(results, (1, 2)).iter_rows(named=True)}
+    assert categories[FINE_TUNED, "a"]["pass_at_2"] == 1.0 and categories[FINE_TUNED, "a"]["tasks"] == 2
+    assert (BASE, "b") not in categories  # per category on the headline subset: b1 was seen
     # Without contamination marks there is only "all".
     assert set(summarize(_rows({"a": ([True], [False])}))["subset"]) == {"all"}
 

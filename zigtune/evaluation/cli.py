@@ -42,6 +42,7 @@ from zigtune.evaluation.scoring import (
     prompt_key,
     score_completions,
     summarize,
+    usable_ks,
 )
 from zigtune.evaluation.suite import Suite, SuiteError, load_suite
 from zigtune.storage.cache import ContentCache
@@ -175,7 +176,8 @@ def score_report(
     results, version = asyncio.run(_judge(suite, padded, engine, cache, stats))
     stamps = {MODEL: ModelStamp(MODEL, None, "completions file")}
     frame = score_completions([suite], padded, results, stamps, marks, None, version, engine.name)
-    summary = summarize(frame)
+    ks = usable_ks(frame)
+    summary = summarize(frame, ks)
     headline = headline_subset(frame)
     top = summary.filter(pl.col("subset") == headline).row(0, named=True) if summary.height else {}
     tasks = frame.group_by("task_id", maintain_order=True).agg(
@@ -202,7 +204,7 @@ def score_report(
         },
         "headline": {"subset": headline, "tasks": top.get("tasks"), "pass_at_1": top.get("pass_at_1")},
         "summary": summary.to_dicts(),
-        "categories": category_summary(frame).to_dicts(),
+        "categories": category_summary(frame, ks).to_dicts(),
         "per_task": tasks.to_dicts(),
     }
 
@@ -231,13 +233,13 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         if row["subset"] == "seen":
             lines.append(f"seen tasks ({row['tasks']}, not in the headline): pass@1 {shown(row['pass_at_1'])}")
     if report["categories"]:
-        lines.append("per category (pass@1, compile rate, tasks):")
+        ks = [key for key in report["categories"][0] if key.startswith("pass_at_")]
+        names = ", ".join(key.replace("pass_at_", "pass@") for key in ks)
+        lines.append(f"per category ({names}, compile rate, tasks):")
         width = max(len(row["category"]) for row in report["categories"])
         for row in report["categories"]:
-            lines.append(
-                f"  {row['category']:<{width}}  {shown(row['pass_at_1']):>6}  {shown(row['compile_rate']):>6}  "
-                f"{row['tasks']}"
-            )
+            rates = "  ".join(f"{shown(row[key]):>6}" for key in ks)
+            lines.append(f"  {row['category']:<{width}}  {rates}  {shown(row['compile_rate']):>6}  {row['tasks']}")
     return lines
 
 

@@ -263,22 +263,15 @@ def summarize(results: pl.DataFrame, ks: tuple[int, ...] | None = None) -> pl.Da
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
-def category_summary(results: pl.DataFrame) -> pl.DataFrame:
-    """Per (suite, role, category), on the headline subset: tasks, compile rate, pass@1."""
+def category_summary(results: pl.DataFrame, ks: tuple[int, ...] = (1,)) -> pl.DataFrame:
+    """Per (suite, role, category), on the headline subset: tasks, compile rate, pass@k for each of ``ks``."""
     part = subset_of(judged(results), headline_subset(results))
     rows = []
     for (suite, role, category), group in part.group_by("suite", "role", "category", maintain_order=True):
-        summary = rates(group, (1,))
-        rows.append(
-            {
-                "suite": suite,
-                "role": role,
-                "category": category,
-                "tasks": summary["tasks"],
-                "compile_rate": summary["compile_rate"],
-                "pass_at_1": summary["pass_at_1"],
-            }
-        )
+        summary = rates(group, ks)
+        passes = {f"pass_at_{k}": summary[f"pass_at_{k}"] for k in ks}
+        head = {"suite": suite, "role": role, "category": category, "tasks": summary["tasks"]}
+        rows.append({**head, "compile_rate": summary["compile_rate"], **passes})
     frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
     return frame.sort("suite", "category", "role") if rows else frame
 
