@@ -106,7 +106,7 @@ def run_bare(trainer_name: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from datasets import Dataset
 
-    from zigtune.training.backends import TokenCounter
+    from zigtune.training.packing import PaddedCollator
 
     model_dir = Path(args.model_dir)
     tokenizer, examples = tokenized(model_dir, Path(args.data), args.seq)
@@ -132,7 +132,7 @@ def run_bare(trainer_name: str, args: argparse.Namespace) -> dict[str, Any]:
         model = get_peft_model(model, lora)
     from trl import SFTConfig, SFTTrainer
 
-    counter = TokenCounter(tokenizer.pad_token_id)
+    counter = PaddedCollator(tokenizer.pad_token_id)
     timer = Timer.make(counter)
     trainer = SFTTrainer(
         model=model,

@@ -31,6 +31,7 @@ from tests.test_dataset import canary_slice
 from zigtune import definitions
 from zigtune.assets import docs, qa_pairs
 from zigtune.resources.llm import LLMClient
+from zigtune.resources.zig import ZigEngine
 from zigtune.storage.io_manager import ParquetIOManager, StorageConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +86,7 @@ def generation_assets() -> list:
 def test_outputs_go_to_s3_and_the_next_run_reads_them_back(s3, slice_docs: Path, data_dir: Path, monkeypatch) -> None:
     endpoint, client = s3
     use_s3(monkeypatch, endpoint)
-    resources = {"io_manager": ParquetIOManager(), "llm": LLMClient()}
+    resources = {"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": ZigEngine()}
     with dg.instance_for_test() as instance:
         first = dg.materialize(generation_assets(), resources=resources, instance=instance)
         assert first.success

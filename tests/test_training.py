@@ -105,7 +105,8 @@ def test_defaults_are_the_originals() -> None:
     assert (config.lora_r, config.lora_alpha, config.lora_dropout) == (128, 128, 0.0)
     assert {"lm_head", "embed_tokens", "q_proj", "down_proj"} <= set(config.target_modules)
     assert (config.learning_rate, config.embedding_learning_rate, config.num_train_epochs) == (5e-5, 1e-5, 3.0)
-    assert (config.per_device_train_batch_size, config.gradient_accumulation_steps, config.warmup_steps) == (2, 8, 10)
+    # The original's 16 conversations per optimizer step (2 × 8 there), in one pass (5.1× its tokens/s on an H200).
+    assert (config.per_device_train_batch_size, config.gradient_accumulation_steps, config.warmup_steps) == (16, 1, 10)
     assert (config.optim, config.weight_decay, config.lr_scheduler_type, config.seed) == (
         "adamw_8bit",
         0.01,

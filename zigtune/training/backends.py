@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zigtune.training.chat import IGNORE_INDEX
 from zigtune.training.config import TrainingConfig, TrainingError
 from zigtune.training.embeddings import EmbeddingPlan, plan_embeddings, ties_embeddings
+from zigtune.training.packing import PackedCollator, PaddedCollator
 
 
 @dataclass
@@ -23,38 +23,17 @@ class LoadedModel:
     base_ties_embeddings: bool
 
 
-class TokenCounter:
-    """Pads a batch (right side) and records the real tokens of each batch, for tokens/s.
+def nf4_config(compute_dtype: Any) -> Any:
+    """The one 4-bit setting, for training (hf backend) and evaluation alike: NF4 with double quantisation and
+    16-bit compute, what Unsloth's ``load_in_4bit`` loads."""
+    from transformers import BitsAndBytesConfig
 
-    The data loader fetches a batch ahead of the one being trained, so "tokens so far" is counted by
-    batches consumed (``tokens_through``), not by batches collated.
-    """
-
-    def __init__(self, pad_token_id: int) -> None:
-        self.pad_token_id = pad_token_id
-        self.batch_tokens: list[int] = []
-
-    @property
-    def tokens(self) -> int:
-        return sum(self.batch_tokens)
-
-    def tokens_through(self, batches: int) -> int:
-        return sum(self.batch_tokens[:batches])
-
-    def __call__(self, examples: list[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), width), self.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
-        attention_mask = torch.zeros((len(examples), width), dtype=torch.long)
-        for row, example in enumerate(examples):
-            length = len(example["input_ids"])
-            input_ids[row, :length] = torch.tensor(example["input_ids"])
-            labels[row, :length] = torch.tensor(example["labels"])
-            attention_mask[row, :length] = 1
-        self.batch_tokens.append(int(attention_mask.sum()))
-        return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
 
 
 def _load_error(config: TrainingConfig, error: Exception) -> TrainingError:
@@ -105,14 +84,7 @@ def load_hf(config: TrainingConfig, cuda: bool) -> LoadedModel:
     if cuda:
         options["device_map"] = {"": torch.cuda.current_device()}
     if config.load_in_4bit:
-        from transformers import BitsAndBytesConfig
-
-        options["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype,
-        )
+        options["quantization_config"] = nf4_config(dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.base_model)
         model = AutoModelForCausalLM.from_pretrained(config.base_model, **options)
@@ -178,7 +150,7 @@ def build_trainer(
     config: TrainingConfig,
     train_examples: list[dict[str, list[int]]],
     eval_examples: list[dict[str, list[int]]] | None,
-    collator: TokenCounter,
+    collator: PackedCollator | PaddedCollator,
     callbacks: list[Any],
     cuda: bool,
 ) -> Any:

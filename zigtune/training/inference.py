@@ -51,8 +51,8 @@ def load_adapter(
     """The base model with the trained adapter on top, in eval mode, and the adapter's own tokenizer.
 
     ``backend="unsloth"`` loads through Unsloth (CUDA; its fast generation path); ``"hf"`` through
-    transformers + peft on CUDA when there is one, else CPU. ``load_in_4bit`` loads the base in NF4,
-    as it was trained by default (CUDA only).
+    transformers + peft on CUDA when there is one, else CPU. ``load_in_4bit`` loads the base in NF4 with
+    double quantisation, as it was trained by default (CUDA only).
     """
     import torch
 
@@ -78,11 +78,9 @@ def load_adapter(
     if cuda:
         options["device_map"] = {"": torch.cuda.current_device()}
     if load_in_4bit:
-        from transformers import BitsAndBytesConfig
+        from zigtune.training.backends import nf4_config
 
-        options["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
-        )
+        options["quantization_config"] = nf4_config(torch.bfloat16)  # exactly as training quantised the base
     try:
         base = AutoModelForCausalLM.from_pretrained(base_model, **options)
         model = PeftModel.from_pretrained(base, str(adapter_dir))

@@ -18,9 +18,11 @@ def model_card(config: TrainingConfig, result: TrainingResult) -> str:
         f"{config.learning_rate} (embeddings {config.embedding_learning_rate}), {config.lr_scheduler_type}, "
         f"warmup {config.warmup_steps}"
     )
+    layout = "packed without padding" if config.packing else "right-padded"
     batch = (
-        f"{config.per_device_train_batch_size} × {config.gradient_accumulation_steps} accumulation, "
-        f"max {config.max_seq_length} tokens"
+        f"{config.per_device_train_batch_size} × {config.gradient_accumulation_steps} accumulation "
+        f"({config.per_device_train_batch_size * config.gradient_accumulation_steps} conversations a step, {layout}), "
+        f"max {config.max_seq_length} tokens a conversation"
     )
     return f"""---
 base_model: {config.base_model}

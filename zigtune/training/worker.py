@@ -69,6 +69,8 @@ def materialization_metadata(result: Any) -> dict[str, Any]:
         "final_loss": number(result.final_loss),
         "eval_loss": number(result.eval_loss),
         "tokens_per_second": round(result.tokens_per_second, 1),
+        "packing": result.packing,
+        "train_tokens": result.train_tokens,
         "peak_vram_gib": round(result.peak_vram_gib, 2),
         "train_seconds": round(result.train_seconds, 1),
         "steps": result.steps,

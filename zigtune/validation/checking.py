@@ -95,13 +95,24 @@ class CanaryError(RuntimeError):
     """The engine disagrees with the reference: its verdicts cannot be trusted."""
 
 
-#: A check: code and mode, and the build options when they are not the defaults.
+#: A check: code and mode, and the build options when they are not the defaults (e.g. files the root imports).
 Job = tuple[str, str] | tuple[str, str, BuildOptions]
+CheckJob = Job
 
 
 def verdict_key(code: str, mode: str, options: BuildOptions, zig_version: str) -> str:
-    # v2: every declaration analysed, static musl binaries, the jail without root.
-    return cache_key("zig-verdict/v2", code, mode, options.compiler_args(), options.source_name, zig_version)
+    # v2: every declaration analysed, static musl binaries, the jail without root. Files beside the root (e.g. a
+    # task's solution) change the verdict: they are in the key when present.
+    files = [[name, content] for name, content in options.extra_files]
+    return cache_key(
+        "zig-verdict/v2",
+        code,
+        mode,
+        options.compiler_args(),
+        options.source_name,
+        zig_version,
+        *([files] if files else []),
+    )
 
 
 @dataclass

@@ -105,6 +105,14 @@ class BuildOptions:
     link_libc: bool = False
     extra_args: tuple[str, ...] = ()
     file_name: str = "main.zig"  # the root file's name: type names and @src() depend on it
+    extra_files: tuple[tuple[str, str], ...] = ()
+    """Files written beside the root file before compiling, as (name, content): what the root imports by name
+    (an evaluation task's solution file and hidden tests). Plain file names only."""
+
+    def __post_init__(self) -> None:
+        for name, _ in self.extra_files:
+            if not _plain_file_name(name) or name == self.source_name:
+                raise ValueError(f"extra file name {name!r}: a plain file name other than the root's is needed")
 
     @classmethod
     def from_annotation(cls, options: str) -> BuildOptions:
@@ -147,6 +155,10 @@ class BuildOptions:
             return True
         arch, _, rest = self.target.partition("-")
         return arch == platform.machine() and rest.split("-")[0] == "linux"
+
+
+def _plain_file_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") and "\x00" not in name
 
 
 def zig_binary() -> Path:
@@ -471,6 +483,8 @@ class LocalZigEngine:
         try:
             source_name = options.source_name
             (workdir / "src" / source_name).write_text(code, encoding="utf-8")
+            for name, content in options.extra_files:  # files the root imports (e.g. a task's solution)
+                (workdir / "src" / name).write_text(content, encoding="utf-8")
             compiled = await self._jailed(
                 self.compile_jail(workdir),
                 self.compile_command(mode, options, source_name),
