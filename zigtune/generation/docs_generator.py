@@ -196,10 +196,19 @@ def example_pair(example: Mapping[str, Any], output: str | None, *, checked: boo
 
 
 def failure_pair(
-    example: Mapping[str, Any], transcript: str | None, error_text: str | None, *, checked: bool = False
+    example: Mapping[str, Any],
+    transcript: str | None,
+    error_text: str | None,
+    *,
+    checked: bool = False,
+    family: str = "failure_explanation",
 ) -> Row | None:
-    """ "Why does this code fail?" answered from the failure's transcript; ``None`` when it names no error."""
-    lead = introduction(example["text"], example["name"])
+    """ "Why does this code fail?" answered from the failure's transcript; ``None`` when it names no error.
+
+    The reference's own words about the example are quoted only for the reference's examples
+    (``family="failure_explanation"``): they do not describe a variant of it.
+    """
+    lead = introduction(example["text"], example["name"]) if family == "failure_explanation" else None
     answer = failure_answer(example["expect"], transcript, error_text, lead)
     if answer is None:
         return None
@@ -208,7 +217,7 @@ def failure_pair(
         instruction=f"Why does this Zig 0.14 code {_verb(example['expect'])}?\n\n```zig\n{example['code']}```",
         response=answer,
         kind="concept",
-        family="failure_explanation",
+        family=family,
         checked=checked,
         behaviour_check="error" if checked else None,
         check_code=example["code"] if checked else None,

@@ -25,6 +25,8 @@ OFFLINE_SOURCES = (
     "generation/concepts.py",
     "generation/offline.py",
     "validation/code_extraction.py",
+    "validation/verdicts.py",
+    "docs/sections.py",
 )
 
 
