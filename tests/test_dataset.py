@@ -324,7 +324,8 @@ def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
     validated = pl.read_parquet(data_dir / "assets" / "validated_pairs.parquet")
     assert sections.height == 6 and pairs.height >= 12 and validated.height > 0
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("chatml_dataset")[0].metadata.items()}
-    assert metadata["train_rows"] + metadata["eval_rows"] + metadata["duplicates_removed"] == validated.height
+    removed = metadata["duplicates_removed"] + metadata["contaminated_removed"]
+    assert metadata["train_rows"] + metadata["eval_rows"] + removed == validated.height
     assert metadata["yield"] == {
         "sections": 6,
         "pairs": pairs.height,

@@ -5,6 +5,7 @@ Layout of the dataset directory (``<data dir>/dataset``)::
     train.jsonl  eval.jsonl        {"conversations": [...]} per line, the original's format
     train.parquet eval.parquet     the same rows, in the same order, with their provenance columns
     duplicates.parquet             every removed pair: which kept pair it repeats, why, how similar
+    contaminated.parquet           every train pair removed for sharing text with an evaluation task
     README.md                      the dataset card
 
 Everything is a pure function of the inputs and the settings: the same pairs and seed give
@@ -14,7 +15,7 @@ byte-identical files. No dagster here.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ import polars as pl
 from zigtune.dataset.chatml import conversation_record, conversations_jsonl
 from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
+from zigtune.evaluation.contamination import SPAN_CHARS, shared_spans
 
 #: Of two duplicates the one kept is the better checked, then the better grounded.
 VERDICT_PREFERENCE = {"ok": 0, "no_code": 1, "unchecked": 2}
@@ -47,6 +49,9 @@ PROVENANCE_SCHEMA = pl.Schema(
         "engine": pl.Utf8,
         "example_name": pl.Utf8,
         "expected_output": pl.Utf8,
+        "family": pl.Utf8,
+        "checked": pl.Boolean,
+        "behaviour_check": pl.Utf8,
         "conversations": pl.List(TURN),
     }
 )
@@ -63,6 +68,18 @@ DUPLICATES_SCHEMA = pl.Schema(
         "similarity": pl.Float64,
         "kept_pair_id": pl.Utf8,
         "kept_instruction": pl.Utf8,
+    }
+)
+
+#: ``contaminated.parquet``: one row per train pair removed because it shares text with an evaluation task.
+CONTAMINATED_SCHEMA = pl.Schema(
+    {
+        "pair_id": pl.Utf8,
+        "section_id": pl.Utf8,
+        "family": pl.Utf8,
+        "instruction": pl.Utf8,
+        "task_id": pl.Utf8,
+        "shared_text": pl.Utf8,
     }
 )
 
@@ -89,6 +106,8 @@ class DatasetSettings:
     seed: int = DEFAULT_SEED
     near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD
     system_prompt: str | None = None
+    #: ``(task id, text)`` of every evaluation task whose text must not be trained on.
+    evaluation_tasks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class DatasetBuild:
     duplicates: pl.DataFrame  # DUPLICATES_SCHEMA
     dedup_counts: dict[str, int]  # "<reason>/<scope>" -> removed pairs
     settings: DatasetSettings
+    contaminated: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTAMINATED_SCHEMA))
 
     def split(self, name: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("split") == name)
@@ -130,8 +150,8 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
     )
     result = deduplicate(
         [
-            Item(r["pair_id"], r["split"], r["instruction"])
-            for r in pairs.select("pair_id", "split", "instruction").iter_rows(named=True)
+            Item(r["pair_id"], r["split"], r["instruction"], r["response"] if r["checked"] else None)
+            for r in pairs.select("pair_id", "split", "instruction", "response", "checked").iter_rows(named=True)
         ],
         settings.near_duplicate_threshold,
     )
@@ -158,16 +178,60 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
         conversation_record(i, r, settings.system_prompt)["conversations"]
         for i, r in zip(kept["instruction"], kept["response"], strict=True)
     ]
-    rows = kept.with_columns(
-        line=pl.int_range(pl.len(), dtype=pl.Int64).over("split"),
-        conversations=pl.Series(conversations, dtype=pl.List(TURN)),
-    ).select(*PROVENANCE_SCHEMA, "split", "instruction")
+    kept = kept.with_columns(conversations=pl.Series(conversations, dtype=pl.List(TURN)))
+    kept, contaminated = remove_contaminated(kept, settings.evaluation_tasks)
+    rows = kept.with_columns(line=pl.int_range(pl.len(), dtype=pl.Int64).over("split")).select(
+        *PROVENANCE_SCHEMA, "split", "instruction"
+    )
     return DatasetBuild(
         rows=rows,
         duplicates=removed.select(*DUPLICATES_SCHEMA).cast(dict(DUPLICATES_SCHEMA)),
         dedup_counts=result.counts(),
         settings=settings,
+        contaminated=contaminated,
     )
+
+
+def conversation_text(turns: list[dict[str, str]]) -> str:
+    """A conversation as one text, its turns' contents joined by newlines (as the contamination report reads it)."""
+    return "\n".join(turn["content"] for turn in turns)
+
+
+def remove_contaminated(
+    pairs: pl.DataFrame, tasks: tuple[tuple[str, str], ...], span: int = SPAN_CHARS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``pairs`` without the train pairs that share a ``span``-character run with an evaluation task, and those.
+
+    Removing pairs changes which lines count as boilerplate (a share of the train texts), so the
+    check runs again on what is left until it finds nothing.
+    """
+    removed: list[dict[str, str]] = []
+    if not tasks:
+        return pairs, pl.DataFrame(schema=CONTAMINATED_SCHEMA)
+    task_ids, task_texts = [task_id for task_id, _ in tasks], [text for _, text in tasks]
+    while True:
+        train = pairs.filter(pl.col("split") == TRAIN)
+        texts = [conversation_text(turns) for turns in train["conversations"].to_list()]
+        found = shared_spans(texts, task_texts, span)
+        if not found:
+            break
+        first: dict[int, tuple[str, str]] = {}
+        for shared in found:
+            first.setdefault(shared.a, (task_ids[shared.b], shared.text))
+        hit = train[sorted(first)]
+        for (task_id, text), row in zip((first[a] for a in sorted(first)), hit.iter_rows(named=True), strict=True):
+            removed.append(
+                {
+                    "pair_id": row["pair_id"],
+                    "section_id": row["section_id"],
+                    "family": row["family"],
+                    "instruction": row["instruction"],
+                    "task_id": task_id,
+                    "shared_text": text,
+                }
+            )
+        pairs = pairs.filter(~pl.col("pair_id").is_in(hit["pair_id"].to_list()))
+    return pairs, pl.DataFrame(removed, schema=CONTAMINATED_SCHEMA)
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -210,5 +274,6 @@ def write_dataset(build: DatasetBuild, directory: Path, card: str) -> pl.DataFra
             }
         )
     _write_atomically(directory / "duplicates.parquet", _parquet_bytes(build.duplicates))
+    _write_atomically(directory / "contaminated.parquet", _parquet_bytes(build.contaminated))
     _write_atomically(directory / "README.md", card.encode("utf-8"))
     return pl.DataFrame(files, schema=SPLIT_FILES_SCHEMA)

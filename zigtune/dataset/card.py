@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from zigtune.dataset.build import DatasetBuild
-from zigtune.dataset.splitting import SPLITS
+from zigtune.dataset.families import family_examples, family_verdicts, family_yield
+from zigtune.dataset.splitting import SPLITS, TRAIN
 from zigtune.metadata import markdown_table
 
 
@@ -28,6 +29,11 @@ class Funnel:
     rejects: dict[str, dict[str, int]] = field(default_factory=dict)
     zig_versions: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
+    #: Pairs by family and validation verdict; per family: generated, validated, kept, how checked.
+    family_verdicts: pl.DataFrame | None = None
+    family_yield: pl.DataFrame | None = None
+    #: The LLM repair loop's counts (failing code sent back, recovered within N rounds), when it ran.
+    repair: dict[str, int] | None = None
 
     @classmethod
     def from_frames(
@@ -58,6 +64,8 @@ class Funnel:
             },
             zig_versions=distinct(pl.concat([validated["zig_version"], rejected["zig_version"]])),
             engines=distinct(pl.concat([validated["engine"], rejected["engine"]])),
+            family_verdicts=family_verdicts(pl.concat([validated, rejected], how="diagonal_relaxed")),
+            family_yield=family_yield(qa_pairs, validated, build.rows),
         )
 
 
@@ -106,6 +114,28 @@ def _rejects(funnel: Funnel) -> pl.DataFrame:
         for reason, n in reasons.items()
     ]
     return pl.DataFrame(rows, schema={"stage": pl.Utf8, "reason": pl.Utf8, "pairs": pl.Int64})
+
+
+def _repair(funnel: Funnel) -> str:
+    if not funnel.repair:
+        return "The LLM repair loop did not run for this dataset (the offline generator made every pair).\n"
+    return markdown_table(pl.DataFrame([{"measure": k, "value": v} for k, v in funnel.repair.items()])) + "\n"
+
+
+def _contamination(build: DatasetBuild) -> str:
+    tasks = len(build.settings.evaluation_tasks)
+    removed = build.contaminated
+    if not tasks:
+        return "No evaluation suite was given: nothing was checked.\n"
+    text = (
+        f"Every train pair was compared with {tasks} evaluation tasks (prompt and reference solution): "
+        f"{removed.height} train pairs shared a run of 50 characters or more (whitespace collapsed, lines common "
+        "to 1% of the train pairs left out) and were removed; `contaminated.parquet` lists them.\n"
+    )
+    if removed.height:
+        by_family = removed.group_by("family").len("removed").sort("family")
+        text += "\n" + markdown_table(by_family) + "\n"
+    return text
 
 
 def _templates(build: DatasetBuild) -> pl.DataFrame:
@@ -158,7 +188,8 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         "| `train.jsonl`, `eval.jsonl` | the conversations, nothing else |\n"
         "| `train.parquet`, `eval.parquet` | the same rows in the same order (`line`), with provenance: "
         "section id, generator, model, template hash, verdict, Zig version |\n"
-        "| `duplicates.parquet` | every pair removed as a duplicate, with the pair it repeats |\n",
+        "| `duplicates.parquet` | every pair removed as a duplicate, with the pair it repeats |\n"
+        "| `contaminated.parquet` | every train pair removed for sharing text with an evaluation task |\n",
         "## Counts by split\n",
         markdown_table(_by_split(build)) + "\n",
         "Split by section: every pair of a section is on one side, so no section id is in both splits.\n",
@@ -170,6 +201,19 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         markdown_table(verdicts) + "\n",
         "`ok`: the code compiled and ran (or its tests passed); `no_code`: a pair without code; "
         "`unchecked`: left out of a validation sample.\n",
+        "## Task families\n",
+        "What kind of task each pair is (`family`), how many each family gave at each stage, and how the "
+        "pairs in the dataset were checked when they were made: `checked`, by running Zig 0.14; "
+        "`behaviour_checked`, by tests that passed or an output that the run printed.\n",
+        markdown_table(funnel.family_yield) + "\n" if funnel.family_yield is not None else "",
+        "Pairs by family and validation verdict (validated and rejected pairs):\n",
+        markdown_table(funnel.family_verdicts) + "\n" if funnel.family_verdicts is not None else "",
+        "## Repair loop\n",
+        _repair(funnel),
+        "## Contamination\n",
+        _contamination(build),
+        "## Examples of each family\n",
+        family_examples(build.split(TRAIN)) + "\n",
         "## Zig\n",
         f"Code checked with Zig {zig} (engine: {engines}).\n",
         "## Generators and templates\n",
