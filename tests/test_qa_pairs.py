@@ -29,6 +29,7 @@ from zigtune.generation.llm import (
 )
 from zigtune.generation.prompts import load_templates
 from zigtune.resources.llm import LLMClient
+from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache, cache_key
 from zigtune.storage.io_manager import ParquetIOManager
 
@@ -230,10 +231,10 @@ def pipeline_assets() -> list:
     return [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])]
 
 
-def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient) -> dict[str, dict]:
+def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient, sandbox: Path) -> dict[str, dict]:
     result = dg.materialize(
         pipeline_assets(),
-        resources={"io_manager": ParquetIOManager(), "llm": llm},
+        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": ZigEngine(sandbox_dir=str(sandbox))},
         run_config={"ops": {"zig_docs": {"config": {"source": str(docs_path)}}}},
         instance=instance,
     )
@@ -245,7 +246,12 @@ def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient) -
 
 
 def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
-    server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+    server: OpenAIServer,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+    zig_sandbox_root: Path,
 ) -> None:
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     docs_path = tmp_path / "docs.md"
@@ -262,22 +268,25 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
     instance_dir = tmp_path / "dagster_home"
     instance_dir.mkdir()
     with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
-        first = materialize(instance, docs_path, llm)
+        first = materialize(instance, docs_path, llm, zig_sandbox_root)
         meta = first["qa_pairs"]
         # 7 sections over 200 characters; the prose one is asked twice (one repair).
         assert meta["generator"] == "both" and meta["llm_calls_made"] == 8 and meta["llm_calls_cached"] == 0
-        assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 7, "llm/code": 6, "llm/concept": 6}
+        by_kind = meta["pairs_by_generator_kind"]
+        assert {k: v for k, v in by_kind.items() if k.startswith("llm/")} == {"llm/code": 6, "llm/concept": 6}
+        assert by_kind["docs/code"] + by_kind["docs/concept"] == meta["offline_pairs"] > 8
         assert meta["rejects_by_reason"] == {"no_json": 2}
         assert meta["tokens_in"] > 0 and meta["estimated_cost_usd"] > 0 and meta["peak_in_flight"] == 4
         rejects = pl.read_parquet(data_dir / "assets" / "qa_rejects.parquet")
         assert rejects["breadcrumb"].to_list() == ["Zig Language Reference > PROSE-SECTION"] * 2
         requests_after_first = len(server.requests)
 
-        second = materialize(instance, docs_path, llm)
+        second = materialize(instance, docs_path, llm, zig_sandbox_root)
         assert second["qa_pairs"]["llm_calls_made"] == 0 and second["qa_pairs"]["llm_calls_cached"] == 8
+        assert second["qa_pairs"]["offline_zig_compiled"] == 0  # the offline generator's runs are cached too
         assert len(server.requests) == requests_after_first
         pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")
-        assert pairs.height == 20
+        assert pairs.height == 12 + meta["offline_pairs"]
 
     # The run and event-log databases and compute logs are written where we are about to look.
     assert list(instance_dir.rglob("*.db"))
@@ -290,13 +299,14 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
     assert all(r.headers["Authorization"] == f"Bearer {SECRET}" for r in server.requests)  # it was used
 
 
-def test_without_a_key_the_docs_generator_runs_alone(data_dir: Path, tmp_path: Path) -> None:
+def test_without_a_key_the_docs_generator_runs_alone(data_dir: Path, tmp_path: Path, zig_sandbox_root: Path) -> None:
     docs_path = tmp_path / "docs.md"
     docs_path.write_text(small_docs(2))
     with dg.instance_for_test() as instance:
-        meta = materialize(instance, docs_path, LLMClient())["qa_pairs"]
+        meta = materialize(instance, docs_path, LLMClient(), zig_sandbox_root)["qa_pairs"]
     assert meta["generator"] == "docs" and "llm_calls_made" not in meta
-    assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 3}
+    assert set(meta["pairs_by_generator_kind"]) == {"docs/code", "docs/concept"}
+    assert {"reference_example", "predict_output", "variant", "concept"} <= set(meta["pairs_by_family"])
 
 
 KILLED_RUN = textwrap.dedent(
@@ -306,11 +316,12 @@ KILLED_RUN = textwrap.dedent(
     from zigtune.assets import docs, qa_pairs
     from zigtune.storage.io_manager import ParquetIOManager
     from zigtune.resources.llm import LLMClient
+    from zigtune.resources.zig import ZigEngine
 
     llm = LLMClient(base_url=sys.argv[1], api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
     dg.materialize(
         [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])],
-        resources={"io_manager": ParquetIOManager(), "llm": llm},
+        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": ZigEngine(sandbox_dir=sys.argv[3])},
         run_config={"ops": {"zig_docs": {"config": {"source": sys.argv[2]}}}},
     )
     """
@@ -318,7 +329,7 @@ KILLED_RUN = textwrap.dedent(
 
 
 def test_killed_run_resumes_without_repeating_answered_calls(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zig_sandbox_root: Path
 ) -> None:
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     server = OpenAIServer(latency=0.3, api_key=SECRET)
@@ -331,7 +342,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
 
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", KILLED_RUN, server.base_url, str(docs_path)],
+            [sys.executable, "-c", KILLED_RUN, server.base_url, str(docs_path), str(zig_sandbox_root)],
             env={**os.environ, "ZIGTUNE_DATA_DIR": str(data_dir)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -353,7 +364,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
 
         llm = LLMClient(base_url=server.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
         with dg.instance_for_test() as instance:
-            meta = materialize(instance, docs_path, llm)["qa_pairs"]
+            meta = materialize(instance, docs_path, llm, zig_sandbox_root)["qa_pairs"]
         resumed = server.requests[first_run_requests:]
         resumed_keys = {cache_key("chat.completions", r.body) for r in resumed}
         assert resumed_keys.isdisjoint(answered)
