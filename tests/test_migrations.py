@@ -53,6 +53,13 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("tag_type_builtin", "const T = std.meta.Tag(U);\n", "const T = @TagType(U);\n"),
     (
+        "builtin_module_reexport",
+        'const std = @import("std");\nconst builtin = @import("builtin");\n'
+        "const C: std.builtin.CallingConvention = .c;\n",
+        'const std = @import("std");\nconst builtin = @import("builtin");\nconst C: builtin.CallingConvention = .c;\n',
+    ),
+    ("builtin_module_reexport", "const T = std.builtin.Type;\n", 'const T = @import("builtin").Type;\n'),
+    (
         "unused_local_discard",
         "fn f(x: i32) void {\n    _ = x;\n    _ = &y;\n}\n",
         "fn f(x: i32) void {\n    _ = &y;\n}\n",
@@ -98,8 +105,13 @@ CASES: list[tuple[str, str, str]] = [
     ("memcpy_slices", "@memcpy(dest[0..n], src);\n", "@memcpy(dest[0..n].ptr, src.ptr, src.len);\n"),
     (
         "var_never_mutated_discard",
-        "test {\n    var x: u8 = 1; // runtime\n    _ = &x;\n}\n",
-        "test {\n    var x: u8 = 1; // runtime\n}\n",
+        "test {\n    var x: u8 = 1; // runtime\n    _ = &x;\n    f(x);\n}\n",
+        "test {\n    var x: u8 = 1; // runtime\n    f(x);\n}\n",
+    ),
+    (
+        "var_never_mutated_discard",
+        "test {\n    var x: u8 = 1;\n    _ = &x;\n}\n",
+        "test {\n    var x: u8 = 1;\n    _ = x;\n}\n",
     ),
     (
         "const_never_mutated",
@@ -176,6 +188,7 @@ UNTOUCHED: list[tuple[str, str]] = [
     ("const_never_mutated", 'const std = @import("std");\nconst S = struct {\n    const x: u8 = 1;\n};\n'),
     ("const_never_mutated", "test {\n    const n = 4;\n    const T = u8;\n    const p = .{ .x = 1 };\n}\n"),
     ("const_never_mutated", "test {\n    const x: u8 = 1;\n    f(&x);\n}\n"),
+    ("const_never_mutated", 'test {\n    const w = file.writer();\n    try w.print("", .{});\n}\n'),
     ("var_never_mutated_discard", 'const s = "_ = &x;";\n'),
     ("endian_lowercase", "const size = .big;\n"),
     ("type_info_lowercase", 'const x = .{ .int = 1 };\nconst y = "@typeInfo(T).@\\"struct\\"";\n'),

@@ -423,8 +423,21 @@ def regress_unused_discard(code: str) -> str | None:
 
 
 def regress_pointer_discard(code: str) -> str | None:
-    """Delete `_ = &name;` lines: a never-mutated `var` compiled before Zig 0.12."""
-    return _delete_lines(code, r"^[ \t]*_\s*=\s*&\s*[A-Za-z_]\w*\s*;[ \t]*$")
+    """Drop `_ = &name;`: a never-mutated `var` compiled before Zig 0.12.
+
+    The line is deleted when the variable is used elsewhere; otherwise it becomes `_ = name;`,
+    the plain discard that old code used (deleting it would only trade for an unused-variable error).
+    """
+    view = view_source(code)
+    edits: list[Edit] = []
+    for match in re.finditer(r"^[ \t]*_\s*=\s*(&\s*)([A-Za-z_]\w*)\s*;[ \t]*$", view.masked, re.M):
+        uses = len(re.findall(rf"(?<![\w.@]){match.group(2)}\b", view.masked))
+        if uses > 2:
+            start, end = line_span(code, match.start())
+            edits.append((start, end, ""))
+        else:
+            edits.append((match.start(1), match.end(1), ""))
+    return _finish(code, edits)
 
 
 def _delete_lines(code: str, line_pattern: str) -> str | None:
@@ -535,7 +548,7 @@ def regress_const_to_var(code: str) -> str | None:
         name, annotation, value = match.group(1), match.group(2), match.group(3).strip()
         if kinds[match.start(1)] != "block" or name == "_":
             continue
-        if re.search(rf"&\s*{name}\b", view.masked[match.end() :]):
+        if _may_be_mutated(name, view.masked[match.end() :]):
             continue
         rank = _runtime_rank(annotation, value)
         if rank is not None:
@@ -545,6 +558,15 @@ def regress_const_to_var(code: str) -> str | None:
     _, start = min(candidates)
     keyword = view.masked.index("const", start)
     return apply_edits(code, [(keyword, keyword + len("const"), "var")])
+
+
+def _may_be_mutated(name: str, rest: str) -> bool:
+    """Whether Zig would count a later use of `name` as a possible mutation (so `var` stays legal).
+
+    Taking the address, calling a method on it and slicing it all reference the variable itself.
+    """
+    pattern = rf"&\s*{name}\b|(?<![\w.]){name}\s*\.\s*\w+\s*\(|(?<![\w.]){name}\s*\[[^\]]*\.\."
+    return re.search(pattern, rest) is not None
 
 
 _COMPTIME_ONLY_TYPES = {"type", "comptime_int", "comptime_float", "anytype", "@TypeOf(null)", "@TypeOf(undefined)"}
@@ -592,6 +614,17 @@ def regress_writer(code: str) -> str | None:
         for m in re.finditer(r"\.(writer|reader)\(\)", view.masked)
     ]
     return _finish(code, edits)
+
+
+def regress_builtin_module(code: str) -> str | None:
+    """`std.builtin.T` -> `builtin.T`: `@import("builtin")` re-exported std.builtin before Zig 0.8."""
+    view = view_source(code)
+    module = '@import("builtin")'
+    for alias in re.finditer(r"^const\s+(\w+)\s*=\s*@import\(\s*\"\s*\"\s*\)\s*;", view.masked, re.M):
+        if re.sub(r"\s", "", code[alias.start() : alias.end()]).endswith('@import("builtin");'):
+            module = alias.group(1)
+    pattern = _STD_PREFIX + r"builtin\s*\.\s*(?=[A-Z])"
+    return _finish(code, [(m.start(), m.end(), module + ".") for m in _std_matches(view, pattern)])
 
 
 _ENDIAN_NAMES = {"big": "Big", "little": "Little"}
@@ -859,6 +892,16 @@ RULES: tuple[MigrationRule, ...] = (
         expected_error=re.escape(_INVALID_BUILTIN.format("@TagType")),
     ),
     MigrationRule(
+        name="builtin_module_reexport",
+        release="0.8.0",
+        summary=(
+            'Zig 0.8 stopped re-exporting std.builtin from @import("builtin"); types such as '
+            "CallingConvention and StackTrace are reached through std.builtin."
+        ),
+        regress=regress_builtin_module,
+        expected_error=r"has no member named '[A-Z]\w*'",
+    ),
+    MigrationRule(
         name="unused_local_discard",
         release="0.9.0",
         summary=(
@@ -967,7 +1010,7 @@ RULES: tuple[MigrationRule, ...] = (
         release="0.12.0",
         summary="Zig 0.12 renamed the std.builtin.Endian tags .Big/.Little to .big/.little.",
         regress=regress_endian,
-        expected_error=r"has no member named '(?:Big|Little)'",
+        expected_error=r"(?:has no member|no field) named '(?:Big|Little)'",
     ),
     MigrationRule(
         name="atomic_order_lowercase",
