@@ -1,6 +1,6 @@
 """The offline generator on the full reference: pairs per family and verdict, how they were checked, wall time.
 
-    python benchmarks/bench_offline.py [--docs PATH] [--work DIR] [--concurrency 2] [--suite SUITE.jsonl]...
+    python benchmarks/bench_offline.py [--docs PATH] [--work DIR] [--concurrency 2] [--suite zigtune_core]...
 
 Runs the three stages a ``make run`` runs up to the dataset, as plain functions and with real Zig
 compiles: the offline task families (``zigtune.generation.offline``), the validation of their pairs
@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from zigtune.dataset.build import DatasetSettings, build_dataset  # noqa: E402
-from zigtune.docs.sections import sections_frame, split_sections  # noqa: E402
-from zigtune.evaluation.contamination import suite_texts  # noqa: E402
+from zigtune.docs.sections import examples_frame, sections_frame, split_sections  # noqa: E402
+from zigtune.evaluation.suite import BUILTIN_SUITES, load_suite  # noqa: E402
 from zigtune.generation.execution import engine_checker  # noqa: E402
 from zigtune.generation.offline import OfflineResult, offline_pairs  # noqa: E402
 from zigtune.generation.pairs import pairs_frame  # noqa: E402
 from zigtune.storage.cache import ContentCache  # noqa: E402
-from zigtune.validation.checking import CheckStats, validate_pairs  # noqa: E402
+from zigtune.validation.checking import CheckStats, example_build_options, validate_pairs  # noqa: E402
 from zigtune.validation.sandbox import LocalZigEngine  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
@@ -54,7 +54,8 @@ async def generate_and_validate(
     offline = await offline_pairs(sections, engine_checker(engine, cache, stats))
     generated = time.monotonic()
     pairs, _ = pairs_frame(offline.rows)
-    validated, rejected, validation_stats = await validate_pairs(pairs, engine, cache)
+    options = example_build_options(examples_frame(sections))
+    validated, rejected, validation_stats = await validate_pairs(pairs, engine, cache, example_options=options)
     finished = time.monotonic()
     timings = {
         "generation_s": round(generated - started, 1),
@@ -71,7 +72,7 @@ def main() -> int:
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-offline")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--suite", type=Path, action="append", default=[], help="evaluation suite JSONL (repeatable)")
+    parser.add_argument("--suite", action="append", help="evaluation suite, a built-in name or a JSONL file")
     args = parser.parse_args()
 
     sections = sections_frame(split_sections(args.docs.read_text(encoding="utf-8")))
@@ -81,7 +82,7 @@ def main() -> int:
     pairs.write_parquet(args.work / "pairs.parquet")
     validated.write_parquet(args.work / "validated.parquet")
 
-    tasks = tuple(task for suite in args.suite for task in suite_texts(suite))
+    tasks = tuple(task for suite in args.suite or list(BUILTIN_SUITES) for task in load_suite(suite).tasks)
     build = build_dataset(validated, sections, DatasetSettings(evaluation_tasks=tasks))
     dataset = build.rows
 

@@ -25,10 +25,10 @@ from zigtune.generation.migration_repair import migration_repair_pairs
 from zigtune.generation.migrations import MigrationRule
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
 from zigtune.generation.variants import mutate, mutation_sites
-from zigtune.generation.version import OFFLINE_SOURCES, OFFLINE_VERSION, source_hash
+from zigtune.generation.version import GENERATION_DIR, OFFLINE_EXTRA_SOURCES, OFFLINE_VERSION, offline_version
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats
-from zigtune.validation.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.code_extraction import extract_zig_code
 from zigtune.validation.sandbox import LocalZigEngine
 from zigtune.validation.verdicts import Verdict, output_matches
 
@@ -295,7 +295,7 @@ def test_failures_are_kept_only_when_reproduced_and_quote_this_compiler(material
 # -- migration repair ---------------------------------------------------------------------------------------------
 
 
-def test_migration_pairs_fail_under_0_14_with_the_quoted_message_and_the_fix_passes(materialized) -> None:
+def test_migration_pairs_fail_under_0_14_with_the_quoted_message_and_the_fix_passes(materialized, programs) -> None:
     migrations = family(materialized, "migration_repair")
     assert migrations.height >= 4
     for row in migrations.iter_rows(named=True):
@@ -307,13 +307,15 @@ def test_migration_pairs_fail_under_0_14_with_the_quoted_message_and_the_fix_pas
         assert re.search(r"Zig 0\.\d+", row["response"].rsplit("```", 1)[1])  # the sentence names the release
 
     olds = [re.search(r"```zig\n(.*?)```", i, re.DOTALL).group(1) for i in migrations["instruction"]]  # type: ignore[union-attr]
+    by_name = {checked.program.name: checked.program for checked in programs}
+    jobs = [by_name[name].job(old) for name, old in zip(migrations["example_name"], olds, strict=True)]
 
     def rerun(check: Checker):
-        return check([(old, check_mode(old)) for old in olds])
+        return check(jobs)
 
     results = run_with_checker(materialized["cache"], materialized["sandbox"], rerun)
-    for row, old in zip(migrations.iter_rows(named=True), olds, strict=True):
-        result = results[old, check_mode(old)]
+    for row, check in zip(migrations.iter_rows(named=True), jobs, strict=True):
+        result = results[check]
         assert result.verdict is Verdict.COMPILE_ERROR
         quoted = re.search(r"error: (.*)", row["instruction"]).group(1)  # type: ignore[union-attr]
         assert quoted in result.stderr
@@ -452,8 +454,8 @@ def test_concepts_keep_their_code_and_show_what_it_did(materialized) -> None:
     sums = concepts.filter(pl.col("breadcrumb").str.ends_with("Sums")).row(0, named=True)
     answer = sums["response"]
     assert TESTED in answer and "const limit: u32 = 10;" in answer
-    assert "`zig test` reports:" in answer and "All 1 tests passed." in answer
-    assert "sums.test" not in answer and "$ zig" not in answer  # the reference's transcript is not reused
+    assert "`zig test` reports:" in answer and "1/1 sums.test.sum to ten...OK\nAll 1 tests passed." in answer
+    assert "$ zig" not in answer and "**Shell**" not in answer  # the run here, not the reference's transcript
     assert sums["behaviour_check"] == "tests" and sums["checked"]
     constants = concepts.filter(pl.col("breadcrumb").str.ends_with("Constants"))
     assert constants.is_empty()  # its mislabelled example does not do what the reference says
@@ -466,23 +468,26 @@ def test_concepts_keep_their_code_and_show_what_it_did(materialized) -> None:
 # -- versioning ---------------------------------------------------------------------------------------------------
 
 
-def test_the_generator_version_is_a_hash_of_every_source_it_uses(tmp_path: Path) -> None:
+def test_the_offline_version_follows_its_sources(tmp_path: Path) -> None:
+    """Every offline module is in ``zigtune.generation`` (hashed whole), plus the few modules outside it."""
+    import shutil
     import sys
 
-    import zigtune.generation.offline
+    import zigtune.generation.offline  # noqa: F401
 
-    package = Path(zigtune.generation.offline.__file__).resolve().parent.parent
     used = {
-        str(Path(module.__file__).resolve().relative_to(package))
+        Path(module.__file__).resolve()
         for name, module in sys.modules.items()
         if name.startswith("zigtune.generation.") and getattr(module, "__file__", None)
     }
-    llm_path = {"generation/llm.py", "generation/parsing.py", "generation/prompts/__init__.py", "generation/version.py"}
-    assert used - llm_path <= set(OFFLINE_SOURCES)
-    for relative in OFFLINE_SOURCES:
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((package / relative).read_bytes())
-    assert source_hash(OFFLINE_SOURCES, tmp_path) == OFFLINE_VERSION.removeprefix("offline-")
-    (tmp_path / "generation" / "variants.py").write_text("# changed\n", encoding="utf-8")
-    assert source_hash(OFFLINE_SOURCES, tmp_path) != OFFLINE_VERSION.removeprefix("offline-")
+    assert all(GENERATION_DIR in path.parents for path in used)
+    package = tmp_path / "generation"
+    shutil.copytree(GENERATION_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    extras = tuple(shutil.copy(path, tmp_path / path.name) for path in OFFLINE_EXTRA_SOURCES)
+    extras = tuple(Path(path) for path in extras)
+    assert f"offline-{offline_version(package, extras)}" == OFFLINE_VERSION
+    (package / "variants.py").write_text("# changed\n", encoding="utf-8")
+    changed = offline_version(package, extras)
+    assert changed != OFFLINE_VERSION.removeprefix("offline-")
+    extras[1].write_text("# verdicts changed\n", encoding="utf-8")
+    assert offline_version(package, extras) != changed

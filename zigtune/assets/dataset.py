@@ -13,12 +13,12 @@ from zigtune.dataset.card import Funnel, dataset_card
 from zigtune.dataset.chatml import render_chatml
 from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
-from zigtune.evaluation.contamination import SuiteFileError, packaged_suites, suite_texts
+from zigtune.evaluation.suite import BUILTIN_SUITES, SuiteError, load_suite
 from zigtune.metadata import markdown_table
 from zigtune.settings import StorageConfigError
 from zigtune.storage.artifacts import ArtifactError, artifact_store, join
 
-CODE_VERSION = "2"
+CODE_VERSION = "3"  # 2: unchecked pairs left out unless keep_unchecked; 3: train pairs seen by a suite removed
 PREVIEW_CHARS = 1200
 
 
@@ -35,12 +35,16 @@ class ChatmlDatasetConfig(dg.Config):
     system_prompt: str | None = None
     """A system turn put first in every conversation. None, as in the original: user and assistant only."""
 
+    keep_unchecked: bool = False
+    """Also write pairs nothing could check (prose that names no Zig API, code left out of a validation
+    sample). Off: the dataset holds only pairs that passed a check. ``ZIGTUNE_KEEP_UNCHECKED=1`` sets the default."""
+
     preview_rows: int = 3
     """How many train rows the metadata shows rendered as Qwen2.5 ChatML."""
 
-    evaluation_suites: list[str] = Field(default_factory=packaged_suites)
-    """Evaluation suite files (JSONL: id, prompt, reference_solution). A train pair that shares a 50-character
-    run with one of their tasks is removed (see zigtune.evaluation.contamination). Default: the packaged suites."""
+    evaluation_suites: list[str] = Field(default_factory=lambda: list(BUILTIN_SUITES))
+    """Evaluation suites (a built-in name or a JSONL file). A train pair in which the contamination report would
+    see one of their tasks is removed (see zigtune.dataset.build.remove_contaminated). Default: the built-in suites."""
 
 
 def _preview(build: DatasetBuild, rows: int) -> str:
@@ -71,16 +75,17 @@ def chatml_dataset(
     dataset card (``README.md``). The value is one row per split: its path, rows and hash.
     """
     try:
-        tasks = tuple(task for suite in config.evaluation_suites for task in suite_texts(Path(suite)))
+        tasks = tuple(task for suite in config.evaluation_suites for task in load_suite(suite).tasks)
         dataset_settings = DatasetSettings(
             eval_fraction=config.eval_fraction,
             seed=config.seed,
             near_duplicate_threshold=config.near_duplicate_threshold,
             system_prompt=config.system_prompt or None,
+            keep_unchecked=config.keep_unchecked or settings.keep_unchecked(),
             evaluation_tasks=tasks,
         )
         build = build_dataset(validated_pairs, doc_sections, dataset_settings)
-    except (DatasetError, SuiteFileError, ValueError) as error:
+    except (DatasetError, SuiteError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     funnel = Funnel.from_frames(
         build,
@@ -132,10 +137,17 @@ def chatml_dataset(
                 {
                     "sections": funnel.sections,
                     "pairs": funnel.pairs,
-                    "validated": funnel.validated,
+                    "checked_passed": funnel.validated,
+                    "checked_rejected": funnel.rejected,
+                    "unchecked": funnel.unchecked,
+                    "unchecked_kept": funnel.unchecked_kept,
                     "deduplicated": funnel.deduplicated,
                 }
             ),
+            "checked_passed": funnel.validated,
+            "rejected": funnel.rejected,
+            "unchecked": funnel.unchecked,
+            "unchecked_kept": funnel.unchecked_kept,
             "zig_version": ", ".join(funnel.zig_versions),
             "seed": config.seed,
             "eval_fraction": config.eval_fraction,

@@ -23,10 +23,13 @@ import polars as pl
 from zigtune.dataset.chatml import conversation_record, conversations_jsonl
 from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
-from zigtune.evaluation.contamination import SPAN_CHARS, shared_spans
+from zigtune.evaluation.contamination import SPAN_CHARS, conversation_text, mark_seen, normalise
+from zigtune.evaluation.suite import SuiteTask
 
 #: Of two duplicates the one kept is the better checked, then the better grounded.
-VERDICT_PREFERENCE = {"ok": 0, "no_code": 1, "unchecked": 2}
+VERDICT_PREFERENCE = {"ok": 0, "unchecked": 2, "no_code": 2}
+#: Verdicts of pairs nothing checked (``no_code``: tables validated before ``unchecked`` existed).
+UNCHECKED_VERDICTS = ("unchecked", "no_code")
 GENERATOR_PREFERENCE = {"docs": 0, "llm": 1}
 
 TURN = pl.Struct({"role": pl.Utf8, "content": pl.Utf8})
@@ -44,6 +47,7 @@ PROVENANCE_SCHEMA = pl.Schema(
         "model": pl.Utf8,
         "template_hash": pl.Utf8,
         "verdict": pl.Utf8,
+        "checked_by": pl.Utf8,
         "check_mode": pl.Utf8,
         "zig_version": pl.Utf8,
         "engine": pl.Utf8,
@@ -106,8 +110,9 @@ class DatasetSettings:
     seed: int = DEFAULT_SEED
     near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD
     system_prompt: str | None = None
-    #: ``(task id, text)`` of every evaluation task whose text must not be trained on.
-    evaluation_tasks: tuple[tuple[str, str], ...] = ()
+    keep_unchecked: bool = False  # keep pairs nothing could check (prose naming no Zig API, unsampled code)
+    #: Evaluation suite tasks whose text must not be trained on (see ``remove_contaminated``).
+    evaluation_tasks: tuple[SuiteTask, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class DatasetBuild:
     duplicates: pl.DataFrame  # DUPLICATES_SCHEMA
     dedup_counts: dict[str, int]  # "<reason>/<scope>" -> removed pairs
     settings: DatasetSettings
+    unchecked_left_out: int = 0  # unchecked pairs not written (``keep_unchecked`` off)
     contaminated: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTAMINATED_SCHEMA))
 
     def split(self, name: str) -> pl.DataFrame:
@@ -123,15 +129,23 @@ class DatasetBuild:
 
 
 def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: DatasetSettings) -> DatasetBuild:
-    """Split ``validated`` pairs by section, drop duplicate instructions (train before eval), format."""
+    """Split ``validated`` pairs by section, drop duplicate instructions (train before eval), format.
+
+    Unchecked pairs (``verdict`` ``unchecked``) are left out, and counted, unless ``settings.keep_unchecked``.
+    """
     needed = {"pair_id", "section_id", "breadcrumb", "instruction", "response", *PROVENANCE_SCHEMA} - {
         "line",
         "conversations",
     }
     if missing := sorted(needed - set(validated.columns)):
         raise DatasetError(f"validated_pairs lacks columns {missing}: re-materialize validated_pairs")
+    unchecked = pl.col("verdict").is_in(UNCHECKED_VERDICTS)
+    left_out = 0 if settings.keep_unchecked else validated.filter(unchecked).height
+    if not settings.keep_unchecked:
+        validated = validated.filter(~unchecked)
     if validated.is_empty():
-        raise DatasetError("no validated pairs: nothing to write; check the validation stage's rejects")
+        note = f" ({left_out} unchecked pairs left out: keep_unchecked keeps them)" if left_out else ""
+        raise DatasetError(f"no validated pairs: nothing to write{note}; check the validation stage's rejects")
     order = sections.select("section_id", pl.col("order").cast(pl.Int64).alias("section_order"))
     pairs = validated.join(order, on="section_id", how="left").with_columns(
         unit=pl.coalesce("breadcrumb", "section_id")
@@ -188,38 +202,37 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
         duplicates=removed.select(*DUPLICATES_SCHEMA).cast(dict(DUPLICATES_SCHEMA)),
         dedup_counts=result.counts(),
         settings=settings,
+        unchecked_left_out=left_out,
         contaminated=contaminated,
     )
 
 
-def conversation_text(turns: list[dict[str, str]]) -> str:
-    """A conversation as one text, its turns' contents joined by newlines (as the contamination report reads it)."""
-    return "\n".join(turn["content"] for turn in turns)
-
-
 def remove_contaminated(
-    pairs: pl.DataFrame, tasks: tuple[tuple[str, str], ...], span: int = SPAN_CHARS
+    pairs: pl.DataFrame, tasks: tuple[SuiteTask, ...], span: int = SPAN_CHARS
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``pairs`` without the train pairs that share a ``span``-character run with an evaluation task, and those.
+    """``pairs`` without the train pairs whose text an evaluation task was seen in, and those pairs.
 
-    Removing pairs changes which lines count as boilerplate (a share of the train texts), so the
-    check runs again on what is left until it finds nothing.
+    Seen is the contamination report's own test (``evaluation.contamination.mark_seen`` on the train
+    conversations, as the report reads ``train.jsonl``): for each task seen, every train pair holding
+    a ``span``-character window of the shared run is removed. What counts as common text is a share of
+    the train texts, so the test runs again on what is left until no task is seen.
     """
     removed: list[dict[str, str]] = []
-    if not tasks:
-        return pairs, pl.DataFrame(schema=CONTAMINATED_SCHEMA)
-    task_ids, task_texts = [task_id for task_id, _ in tasks], [text for _, text in tasks]
-    while True:
+    while tasks:
         train = pairs.filter(pl.col("split") == TRAIN)
         texts = [conversation_text(turns) for turns in train["conversations"].to_list()]
-        found = shared_spans(texts, task_texts, span)
-        if not found:
+        seen = {task_id: mark for task_id, mark in mark_seen(list(tasks), texts, span).items() if mark}
+        normal = [normalise(text) for text in texts]
+        if not seen:
             break
-        first: dict[int, tuple[str, str]] = {}
-        for shared in found:
-            first.setdefault(shared.a, (task_ids[shared.b], shared.text))
-        hit = train[sorted(first)]
-        for (task_id, text), row in zip((first[a] for a in sorted(first)), hit.iter_rows(named=True), strict=True):
+        hit: dict[int, tuple[str, str]] = {}
+        for task_id, mark in sorted(seen.items()):
+            windows = [mark.text[i : i + span] for i in range(len(mark.text) - span + 1)]
+            for index, text in enumerate(normal):
+                if index not in hit and (window := next((w for w in windows if w in text), None)):
+                    hit[index] = (task_id, window)
+        rows = train[sorted(hit)]
+        for (task_id, window), row in zip((hit[i] for i in sorted(hit)), rows.iter_rows(named=True), strict=True):
             removed.append(
                 {
                     "pair_id": row["pair_id"],
@@ -227,10 +240,10 @@ def remove_contaminated(
                     "family": row["family"],
                     "instruction": row["instruction"],
                     "task_id": task_id,
-                    "shared_text": text,
+                    "shared_text": window,
                 }
             )
-        pairs = pairs.filter(~pl.col("pair_id").is_in(hit["pair_id"].to_list()))
+        pairs = pairs.filter(~pl.col("pair_id").is_in(rows["pair_id"].to_list()))
     return pairs, pl.DataFrame(removed, schema=CONTAMINATED_SCHEMA)
 
 

@@ -30,11 +30,13 @@ import polars as pl
 from zigtune.docs.sections import SHORT_SECTION_CHARS
 from zigtune.generation.docs_generator import failure_answer, prose
 from zigtune.generation.execution import (
+    DEFAULT_OPTIONS,
     CheckedProgram,
     Checker,
     FamilyResult,
     Job,
     clean_paths,
+    job,
     printed_output,
 )
 from zigtune.generation.pairs import DOCS_MODEL, pair_row
@@ -178,18 +180,26 @@ async def concept_pairs(sections: pl.DataFrame, programs: Sequence[CheckedProgra
             result.dropped[draft.problem] += 1
             continue
         drafts.append((section, draft))
-    jobs: list[Job] = [(fragment, "ast-check") for _, draft in drafts for fragment in draft.fragments]
+    jobs: list[Job] = [(fragment, "ast-check", DEFAULT_OPTIONS) for _, draft in drafts for fragment in draft.fragments]
     extracted = {id(draft): extract_zig_code(draft.text) for _, draft in drafts}
-    jobs += [(code, check_mode(code)) for code in extracted.values() if code is not None]
+    # The program validation extracts is usually one of the reference's examples: the pair names it,
+    # so that validation builds it with that example's options, as it was built here.
+    by_code = {checked.program.code: checked.program for checked in programs}
+
+    def check_of(code: str) -> Job:
+        return by_code[code].job() if code in by_code else job(code)
+
+    jobs += [check_of(code) for code in extracted.values() if code is not None]
     results = await check(jobs)
     for section, draft in drafts:
         where = (str(section["section_id"]), str(section["breadcrumb"]))
-        if any(results[fragment, "ast-check"].verdict is not Verdict.OK for fragment in draft.fragments):
+        fragments = [results[fragment, "ast-check", DEFAULT_OPTIONS] for fragment in draft.fragments]
+        if any(fragment.verdict is not Verdict.OK for fragment in fragments):
             result.reject_in(*where, "fragment_fails_ast_check", draft.text)
             continue
         code = extracted[id(draft)]
         mode = check_mode(code) if code is not None else None
-        if code is not None and results[code, mode].verdict is not Verdict.OK:  # type: ignore[index]
+        if code is not None and results[check_of(code)].verdict is not Verdict.OK:
             result.reject_in(*where, "answer_code_fails", draft.text)
             continue
         answer = draft.text
@@ -208,6 +218,7 @@ async def concept_pairs(sections: pl.DataFrame, programs: Sequence[CheckedProgra
                 model=DOCS_MODEL,
                 template_hash=OFFLINE_VERSION,
                 kind="code" if code else "concept",
+                example_name=by_code[code].name if code in by_code else None,
                 family=FAMILY,
                 checked=code is not None,
                 behaviour_check=behaviour[mode] if mode else None,  # type: ignore[arg-type]

@@ -202,11 +202,13 @@ def failure_pair(
     *,
     checked: bool = False,
     family: str = "failure_explanation",
+    verdict: str | None = None,
 ) -> Row | None:
     """ "Why does this code fail?" answered from the failure's transcript; ``None`` when it names no error.
 
     The reference's own words about the example are quoted only for the reference's examples
-    (``family="failure_explanation"``): they do not describe a variant of it.
+    (``family="failure_explanation"``): they do not describe a variant of it. ``verdict``: what the
+    run of the code gave (``compile_error``, ...), for validation to confirm.
     """
     lead = introduction(example["text"], example["name"]) if family == "failure_explanation" else None
     answer = failure_answer(example["expect"], transcript, error_text, lead)
@@ -221,6 +223,7 @@ def failure_pair(
         checked=checked,
         behaviour_check="error" if checked else None,
         check_code=example["code"] if checked else None,
+        check_verdict=verdict if checked else None,
     )
 
 

@@ -1,10 +1,12 @@
 """Running Zig for the offline generator: the reference's runnable programs, and reading what a run says.
 
 Every offline task family proves its pairs by running Zig 0.14 through one kind of function, a
-:data:`Checker`: a list of ``(code, mode)`` jobs in, one :class:`ExecResult` per job out. The
-pipeline's checker is :func:`engine_checker`, ``check_codes`` on the ``zig`` resource's engine with
-the verdict cache the validation stage reads too, so the validation of a pair whose code was run
-here compiles nothing. Modes are ``check_mode(code)``, the validation stage's own choice.
+:data:`Checker`: a list of ``(code, mode, options)`` jobs in, one :class:`ExecResult` per job out.
+The pipeline's checker is :func:`engine_checker`, ``check_codes`` on the ``zig`` resource's engine
+with the verdict cache the validation stage reads too. Jobs are built the way validation builds
+them (the mode is ``check_mode(code)``; code derived from a reference example is built with that
+example's options, its file name included), so validating a pair whose code was run here compiles
+nothing, and sees what was seen here.
 
 The reading helpers turn a run into the words of a pair: what a program printed
 (:func:`printed_output`), the compiler's message without machine paths (:func:`compiler_message`),
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -25,15 +27,21 @@ from zigtune.generation.pairs import DOCS_MODEL, Row
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats, Engine, check_codes
 from zigtune.validation.code_extraction import check_mode
+from zigtune.validation.sandbox import BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict, disagreement
 
-Job = tuple[str, str]
-#: Runs each distinct ``(code, mode)`` job once and answers every one of them.
+Job = tuple[str, str, BuildOptions]
+#: Runs each distinct ``(code, mode, options)`` job once and answers every one of them.
 Checker = Callable[[Sequence[Job]], Awaitable[Mapping[Job, ExecResult]]]
 
 RUNNABLE_KINDS = ("exe", "test", "obj")
-#: Example options that still build with the engine's defaults (a native x86_64 Linux build).
-HOST_OPTIONS = ("", "target=x86_64-linux", "target=native")
+#: What validation builds code with when it comes from no reference example.
+DEFAULT_OPTIONS = BuildOptions()
+
+
+def job(code: str, options: BuildOptions = DEFAULT_OPTIONS) -> Job:
+    """How validation checks ``code``: its ``check_mode``, under ``options``."""
+    return (code, check_mode(code), options)
 
 
 def engine_checker(engine: Engine, cache: ContentCache | None, stats: CheckStats) -> Checker:
@@ -59,10 +67,11 @@ class Program:
     title: str
     section_text: str
     published_output: str | None
+    options: BuildOptions = DEFAULT_OPTIONS
 
-    @property
-    def job(self) -> Job:
-        return (self.code, check_mode(self.code))
+    def job(self, code: str | None = None) -> Job:
+        """The check of the example's code (or of code derived from it), under the example's options."""
+        return job(self.code if code is None else code, self.options)
 
     def example(self) -> dict[str, str | None]:
         """The fields of the ``examples_frame`` row it came from, as the docs generator reads them."""
@@ -134,8 +143,9 @@ def reference_programs(sections: pl.DataFrame) -> tuple[list[Program], Counter[s
         if example["kind"] not in RUNNABLE_KINDS:
             skipped[f"kind_{example['kind']}"] += 1
             continue
-        if (example["options"] or "").strip() not in HOST_OPTIONS:
-            skipped["needs_build_options"] += 1  # another target, libc, an optimize mode: not the engine's default
+        options = replace(BuildOptions.from_annotation(example["options"] or ""), file_name=example["name"])
+        if not options.runs_here:
+            skipped["other_target"] += 1  # built for a machine this one is not: it could only be compiled
             continue
         programs.append(
             Program(
@@ -149,6 +159,7 @@ def reference_programs(sections: pl.DataFrame) -> tuple[list[Program], Counter[s
                 title=example["title"],
                 section_text=example["text"],
                 published_output=program_output(example["output"]) if example["kind"] == "exe" else None,
+                options=options,
             )
         )
     return programs, skipped
@@ -157,8 +168,8 @@ def reference_programs(sections: pl.DataFrame) -> tuple[list[Program], Counter[s
 async def checked_programs(sections: pl.DataFrame, check: Checker) -> tuple[list[CheckedProgram], Counter[str]]:
     """Every buildable example of ``sections``, run once."""
     programs, skipped = reference_programs(sections)
-    results = await check([program.job for program in programs])
-    return [CheckedProgram(program, results[program.job]) for program in programs], skipped
+    results = await check([program.job() for program in programs])
+    return [CheckedProgram(program, results[program.job()]) for program in programs], skipped
 
 
 # -- reading a run ------------------------------------------------------------------------------------------------

@@ -149,10 +149,10 @@ async def implement_tests_pairs(programs: Sequence[CheckedProgram], check: Check
         largest = sorted(found, key=lambda f: f.body_end - f.body_start, reverse=True)[:MAX_FUNCTIONS_PER_FILE]
         for function in sorted(largest, key=lambda f: f.body_start):
             tried.append((checked, function, stub(code, function)))
-    results = await check([(stubbed, "test") for _, _, stubbed in tried])
+    results = await check([checked.program.job(stubbed) for checked, _, stubbed in tried])
     for checked, function, stubbed in tried:
         program = checked.program
-        ran = results[stubbed, "test"]
+        ran = results[program.job(stubbed)]
         if ran.verdict is Verdict.OK:
             result.reject(program, "stub_passes", stubbed)
             continue

@@ -49,10 +49,10 @@ async def migration_repair_pairs(
             old = rule.regress(checked.program.code)
             if old is not None:
                 candidates.append((checked, rule, old))
-    results = await check([(old, check_mode(old)) for _, _, old in candidates])
+    results = await check([checked.program.job(old) for checked, _, old in candidates])
     for checked, rule, old in candidates:
         program = checked.program
-        ran = results[old, check_mode(old)]
+        ran = results[program.job(old)]
         if ran.verdict is not Verdict.COMPILE_ERROR:
             result.reject(program, "old_form_compiles", old)
             continue

@@ -122,7 +122,13 @@ def reference_pairs(programs: Sequence[CheckedProgram]) -> tuple[FamilyResult, F
             printed = printed_output(checked.result) if check_mode(program.code) == "run" else None
             examples.kept_by[program.kind] += 1
             examples.rows.append(example_pair(program.example(), printed.text if printed else None, checked=True))
-        elif row := failure_pair(program.example(), clean_paths(checked.result.stderr), None, checked=True):
+        elif row := failure_pair(
+            program.example(),
+            clean_paths(checked.result.stderr),
+            None,
+            checked=True,
+            verdict=checked.result.verdict.value,
+        ):
             failures.kept_by[program.expect] += 1
             failures.rows.append(row)
         else:

@@ -5,9 +5,10 @@ pair's id, kind and columns mean the same whatever made it.
 
 Besides the pair itself a row says how it was checked when it was made: its ``family`` (what kind of
 task it is), ``checked`` (the pair's claim was confirmed by running Zig 0.14 at generation time),
-``behaviour_check`` (what that run checked: see ``BEHAVIOUR_CHECKS``), ``check_code`` (the program
-that was run, when it is not the response's own code: the program of a "what does this print?"
-task) and ``expected_output`` (what a correct program prints). No dagster here.
+``behaviour_check`` (what that run checked: see ``BEHAVIOUR_CHECKS``), ``check_code`` and
+``check_verdict`` (the program that was run when it is not the response's own code, such as the
+program of a "what does this print?" task, and the verdict its run gave, which validation runs it
+again to confirm) and ``expected_output`` (what a correct program prints). No dagster here.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ QA_PAIRS_SCHEMA = pl.Schema(
         "checked": pl.Boolean,
         "behaviour_check": pl.Utf8,
         "check_code": pl.Utf8,
+        "check_verdict": pl.Utf8,
     }
 )
 
@@ -101,6 +103,7 @@ def pair_row(
     checked: bool = False,
     behaviour_check: BehaviourCheck | None = None,
     check_code: str | None = None,
+    check_verdict: str | None = None,
 ) -> Row:
     """One ``qa_pairs`` row; ``kind`` defaults to ``classify_kind(response)``, ``family`` to the generator."""
     return {
@@ -119,6 +122,7 @@ def pair_row(
         "checked": checked,
         "behaviour_check": behaviour_check,
         "check_code": check_code,
+        "check_verdict": check_verdict,
     }
 
 

@@ -95,10 +95,11 @@ def output_pair(program: Program, code: str, printed: Printed, family: str) -> R
         checked=True,
         behaviour_check="output",
         check_code=code,
+        check_verdict="ok",
     )
 
 
-def report_pair(program: Program, code: str, report: RunnerReport, family: str) -> Row:
+def report_pair(program: Program, code: str, report: RunnerReport, family: str, verdict: str) -> Row:
     return pair_row(
         section_id=program.section_id,
         breadcrumb=program.breadcrumb,
@@ -113,6 +114,7 @@ def report_pair(program: Program, code: str, report: RunnerReport, family: str) 
         checked=True,
         behaviour_check="tests",
         check_code=code,
+        check_verdict=verdict,
     )
 
 
@@ -143,7 +145,7 @@ async def predict_output_pairs(programs: Sequence[CheckedProgram], check: Checke
                 result.reject(program, "no_plain_report", checked.result.stderr)
                 continue
             result.kept_by["read_test_report"] += 1
-            result.rows.append(report_pair(program, program.code, report, FAMILY))
+            result.rows.append(report_pair(program, program.code, report, FAMILY, checked.result.verdict.value))
         else:
             result.dropped["nothing_runs"] += 1  # build-obj: compiled, never run
     return result

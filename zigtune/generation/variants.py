@@ -164,12 +164,12 @@ async def variant_pairs(programs: Sequence[CheckedProgram], check: Checker) -> F
     result = FamilyResult(FAMILY)
     tried, without_sites = candidates(programs)
     result.dropped["no_mutation_site"] += without_sites
-    results = await check([(variant, check_mode(variant)) for _, variant in tried])
+    results = await check([checked.program.job(variant) for checked, variant in tried])
     behaviours: dict[str, set[str]] = {}
     for checked, variant in tried:
         program = checked.program
         mode = check_mode(variant)
-        ran = results[variant, mode]
+        ran = results[program.job(variant)]
         failed = ran.verdict is Verdict.COMPILE_ERROR or (mode == "run" and ran.verdict is Verdict.RUNTIME_ERROR)
         if failed:
             row = failure_pair(
@@ -178,6 +178,7 @@ async def variant_pairs(programs: Sequence[CheckedProgram], check: Checker) -> F
                 None,
                 checked=True,
                 family=FAMILY,
+                verdict=ran.verdict.value,
             )
             if row is None:
                 result.reject(program, "no_error_text", variant)
@@ -216,5 +217,5 @@ async def variant_pairs(programs: Sequence[CheckedProgram], check: Checker) -> F
                 continue
             seen.add(described)
             result.kept_by["test_file"] += 1
-            result.rows.append(report_pair(program, variant, report, FAMILY))
+            result.rows.append(report_pair(program, variant, report, FAMILY, ran.verdict.value))
     return result
