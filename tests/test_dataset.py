@@ -23,6 +23,7 @@ from zigtune.dataset.splitting import assign_splits, eval_units
 from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.generation.docs_generator import docs_pairs
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row, reject_row
+from zigtune.generation.version import OFFLINE_VERSION
 from zigtune.validation.checking import VALIDATED_PAIRS_SCHEMA
 
 
@@ -135,7 +136,15 @@ def test_same_seed_gives_byte_identical_files(reference, tmp_path: Path) -> None
     first = write(reference, tmp_path / "a", DatasetSettings(seed=7))
     second = write(reference, tmp_path / "b", DatasetSettings(seed=7))
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == ["README.md", "duplicates.parquet", "eval.jsonl", "eval.parquet", "train.jsonl", "train.parquet"]
+    assert names == [
+        "README.md",
+        "contaminated.parquet",
+        "duplicates.parquet",
+        "eval.jsonl",
+        "eval.parquet",
+        "train.jsonl",
+        "train.parquet",
+    ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert first["sha256"].to_list() == second["sha256"].to_list()
@@ -175,10 +184,10 @@ def test_provenance_sits_beside_the_conversations_line_for_line(reference, tmp_p
         ]
         assert provenance["section_id"].null_count() == 0 and set(provenance["verdict"]) <= {"ok", "no_code"}
     card = (tmp_path / "README.md").read_text(encoding="utf-8")
-    for needle in ("## Counts by split", "## Yield", "## Rejects by reason", "Zig 0.14.0", "docs-v1"):
+    for needle in ("## Counts by split", "## Yield", "## Rejects by reason", "Zig 0.14.0", OFFLINE_VERSION):
         assert needle in card, needle
     assert "t123" not in card  # the planted LLM pairs were all removed as duplicates, so no row has it
-    assert "| docs | zig-docs | docs-v1 |" in card
+    assert f"| docs | zig-docs | {OFFLINE_VERSION} |" in card
 
 
 def test_a_row_of_the_file_renders_as_the_originals_example(tmp_path: Path) -> None:

@@ -88,3 +88,17 @@ def test_lsh_finds_what_comparing_every_pair_finds_on_the_real_reference(docs_ma
     rows = docs_pairs(sections_frame(split_sections(docs_markdown))).rows
     items = [Item(str(r["pair_id"]), "train", str(r["instruction"])) for r in rows]
     assert deduplicate(items, threshold).kept == _brute_force(items, threshold)
+
+
+def test_checked_answers_keep_alike_questions_apart() -> None:
+    """Variants of one program ask alike questions with different run-checked answers: both stay."""
+    program = "What does this program print? const n = {n}; " + " ".join(f"word{i}" for i in range(40))
+    first, second = program.format(n=3), program.format(n=4)
+    assert jaccard(shingles(normalize(first)), shingles(normalize(second))) > 0.85
+    checked = [Item("a", "train", first, "It prints 9."), Item("b", "train", second, "It prints 16.")]
+    assert deduplicate(checked).kept == ["a", "b"]
+    # Alike questions with alike checked answers are still duplicates.
+    same = [Item("a", "train", first, "It prints 9 and 9."), Item("b", "train", second, "It prints 9 and 9.")]
+    assert deduplicate(same).kept == ["a"]
+    # Without checked answers the question alone decides, as before.
+    assert deduplicate([Item("a", "train", first), Item("b", "train", second, "It prints 16.")]).kept == ["a"]

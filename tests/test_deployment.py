@@ -83,10 +83,13 @@ def generation_assets() -> list:
     return [a for stage in (docs, qa_pairs) for a in dg.load_assets_from_modules([stage])]
 
 
-def test_outputs_go_to_s3_and_the_next_run_reads_them_back(s3, slice_docs: Path, data_dir: Path, monkeypatch) -> None:
+def test_outputs_go_to_s3_and_the_next_run_reads_them_back(
+    s3, slice_docs: Path, data_dir: Path, monkeypatch, zig_sandbox_root: Path
+) -> None:
     endpoint, client = s3
     use_s3(monkeypatch, endpoint)
-    resources = {"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": ZigEngine()}
+    zig = ZigEngine(sandbox_dir=str(zig_sandbox_root))
+    resources = {"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": zig}
     with dg.instance_for_test() as instance:
         first = dg.materialize(generation_assets(), resources=resources, instance=instance)
         assert first.success

@@ -28,17 +28,12 @@ def test_counts_on_the_reference(sections: pl.DataFrame) -> None:
     assert sorted(code["example_name"].to_list()) == sorted(runnable["name"].to_list())
     failures = frame.filter(pl.col("kind") == "concept", pl.col("example_name").is_not_null())
     assert failures.height == 79  # 80 failing examples; one transcript names no error
-    concepts = frame.filter(pl.col("kind") == "concept", pl.col("example_name").is_null())
-    assert concepts.height == 280  # 322 sections over 200 characters, 42 of them almost all code
-    assert concepts["section_id"].n_unique() == concepts.height
-    assert frame.height == 522 and repeats == []
-    assert dict(result.skipped) == {
-        "syntax_fragment": 40,
-        "other_target": 4,
-        "failure_without_error_text": 1,
-        "short_section": 22,
-        "too_little_prose": 42,
-    }
+    # Concept pairs ("explain this section") are the concepts family's: they keep the code and run it.
+    assert frame.filter(pl.col("example_name").is_null()).is_empty()
+    assert frame.height == 242 and repeats == []
+    assert dict(result.skipped) == {"syntax_fragment": 40, "other_target": 4, "failure_without_error_text": 1}
+    assert set(frame["family"]) == {"reference_example", "failure_explanation"}
+    assert not frame["checked"].any(), "nothing was run: no pair may claim it was checked"
     assert frame.schema == QA_PAIRS_SCHEMA
     assert set(frame["generator"]) == {"docs"} and set(frame["model"]) == {"zig-docs"}
 
@@ -62,6 +57,16 @@ def test_code_pairs_are_the_examples_with_their_published_output(sections: pl.Da
     assert "Hello, world!" in hello["instruction"] and "Hello World" in hello["instruction"]
     tests = frame.filter(pl.col("kind") == "code", pl.col("response").str.contains("\ntest "))
     assert tests.height > 100 and tests["expected_output"].null_count() == tests.height
+
+
+def test_no_instruction_ends_on_a_lead_in_colon(sections: pl.DataFrame) -> None:
+    """The reference introduces examples with "... as follows:"; in a task the code after it is not there."""
+    frame, _ = pairs_frame(docs_pairs(sections).rows)
+    leads = frame.filter(pl.col("kind") == "code", pl.col("instruction").str.contains("\n\nContext: "))
+    assert leads.height > 100
+    context = leads["instruction"].str.extract(r"Context: ([^\n]*)")
+    assert not context.str.ends_with(":").any()
+    assert not frame["instruction"].str.strip_chars().str.ends_with(":").any()
 
 
 def test_failure_pairs_quote_the_compiler() -> None:

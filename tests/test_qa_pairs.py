@@ -249,7 +249,9 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
         meta = first["qa_pairs"]
         # 7 sections over 200 characters; the prose one is asked twice (one repair).
         assert meta["generator"] == "both" and meta["llm_calls_made"] == 8 and meta["llm_calls_cached"] == 0
-        assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 7, "llm/code": 6, "llm/concept": 6}
+        by_kind = meta["pairs_by_generator_kind"]
+        assert {k: v for k, v in by_kind.items() if k.startswith("llm/")} == {"llm/code": 6, "llm/concept": 6}
+        assert by_kind["docs/code"] + by_kind["docs/concept"] == meta["offline_pairs"] > 8
         assert meta["rejects_by_reason"] == {"no_json": 2}
         assert meta["tokens_in"] > 0 and meta["estimated_cost_usd"] > 0 and meta["concurrency"]["peak_in_flight"] == 4
         assert meta["response_format"] == "json_schema" and meta["llm_server"] == server.base_url
@@ -261,9 +263,10 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
 
         second = materialize(instance, docs_path, llm, zig_sandbox_root)
         assert second["qa_pairs"]["llm_calls_made"] == 0 and second["qa_pairs"]["llm_calls_cached"] == 8
+        assert second["qa_pairs"]["offline_zig_compiled"] == 0  # the offline generator's runs are cached too
         assert len(server.requests) == requests_after_first
         pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")
-        assert pairs.height == 20
+        assert pairs.height == 12 + meta["offline_pairs"]
 
     # The run and event-log databases and compute logs are written where we are about to look.
     assert list(instance_dir.rglob("*.db"))
@@ -276,13 +279,14 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
     assert all(r.headers["Authorization"] == f"Bearer {SECRET}" for r in server.requests)  # it was used
 
 
-def test_without_a_key_the_docs_generator_runs_alone(data_dir: Path, tmp_path: Path) -> None:
+def test_without_a_key_the_docs_generator_runs_alone(data_dir: Path, tmp_path: Path, zig_sandbox_root: Path) -> None:
     docs_path = tmp_path / "docs.md"
     docs_path.write_text(small_docs(2))
     with dg.instance_for_test() as instance:
-        meta = materialize(instance, docs_path, LLMClient())["qa_pairs"]
+        meta = materialize(instance, docs_path, LLMClient(), zig_sandbox_root)["qa_pairs"]
     assert meta["generator"] == "docs" and "llm_calls_made" not in meta
-    assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 3}
+    assert set(meta["pairs_by_generator_kind"]) == {"docs/code", "docs/concept"}
+    assert {"reference_example", "predict_output", "variant", "concept"} <= set(meta["pairs_by_family"])
 
 
 KILLED_RUN = textwrap.dedent(

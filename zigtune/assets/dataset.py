@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from zigtune import settings
 from zigtune.dataset.build import DatasetBuild, DatasetError, DatasetSettings, build_dataset, write_dataset
@@ -12,10 +13,12 @@ from zigtune.dataset.card import Funnel, dataset_card
 from zigtune.dataset.chatml import render_chatml
 from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, TRAIN
+from zigtune.evaluation.suite import BUILTIN_SUITES, SuiteError, load_suite
+from zigtune.metadata import markdown_table
 from zigtune.settings import StorageConfigError
 from zigtune.storage.artifacts import ArtifactError, artifact_store, join
 
-CODE_VERSION = "2"  # 2: unchecked pairs left out unless keep_unchecked
+CODE_VERSION = "3"  # 2: unchecked pairs left out unless keep_unchecked; 3: train pairs seen by a suite removed
 PREVIEW_CHARS = 1200
 
 
@@ -38,6 +41,10 @@ class ChatmlDatasetConfig(dg.Config):
 
     preview_rows: int = 3
     """How many train rows the metadata shows rendered as Qwen2.5 ChatML."""
+
+    evaluation_suites: list[str] = Field(default_factory=lambda: list(BUILTIN_SUITES))
+    """Evaluation suites (a built-in name or a JSONL file). A train pair in which the contamination report would
+    see one of their tasks is removed (see zigtune.dataset.build.remove_contaminated). Default: the built-in suites."""
 
 
 def _preview(build: DatasetBuild, rows: int) -> str:
@@ -67,16 +74,18 @@ def chatml_dataset(
     section, exact and near-duplicate instructions removed, provenance in parquet beside them, and a
     dataset card (``README.md``). The value is one row per split: its path, rows and hash.
     """
-    dataset_settings = DatasetSettings(
-        eval_fraction=config.eval_fraction,
-        seed=config.seed,
-        near_duplicate_threshold=config.near_duplicate_threshold,
-        system_prompt=config.system_prompt or None,
-        keep_unchecked=config.keep_unchecked or settings.keep_unchecked(),
-    )
     try:
+        tasks = tuple(task for suite in config.evaluation_suites for task in load_suite(suite).tasks)
+        dataset_settings = DatasetSettings(
+            eval_fraction=config.eval_fraction,
+            seed=config.seed,
+            near_duplicate_threshold=config.near_duplicate_threshold,
+            system_prompt=config.system_prompt or None,
+            keep_unchecked=config.keep_unchecked or settings.keep_unchecked(),
+            evaluation_tasks=tasks,
+        )
         build = build_dataset(validated_pairs, doc_sections, dataset_settings)
-    except (DatasetError, ValueError) as error:
+    except (DatasetError, SuiteError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     funnel = Funnel.from_frames(
         build,
@@ -116,6 +125,14 @@ def chatml_dataset(
             "eval_sections": int(files["sections"][1]),
             "duplicates_removed": build.duplicates.height,
             "duplicates_by_reason": dg.MetadataValue.json(build.dedup_counts),
+            "evaluation_tasks_checked": len(tasks),
+            "contaminated_removed": build.contaminated.height,
+            "pairs_by_family": dg.MetadataValue.json(
+                dict(build.rows.group_by("family").len().sort("family").iter_rows())
+            ),
+            "family_yield": dg.MetadataValue.md(markdown_table(funnel.family_yield))
+            if funnel.family_yield is not None
+            else "",
             "yield": dg.MetadataValue.json(
                 {
                     "sections": funnel.sections,

@@ -25,7 +25,7 @@ import polars as pl
 
 from zigtune import settings
 from zigtune.generation.code_checks import EngineChecker
-from zigtune.generation.docs_generator import docs_pairs
+from zigtune.generation.execution import engine_checker
 from zigtune.generation.llm import (
     CODE_REPAIR_ROUNDS,
     MAX_FAILED_SHARE,
@@ -36,7 +36,8 @@ from zigtune.generation.llm import (
     failure_summary,
     generate_pairs,
 )
-from zigtune.generation.pairs import pairs_frame, rejects_frame
+from zigtune.generation.offline import OfflineResult, offline_pairs
+from zigtune.generation.pairs import Row, pairs_frame, rejects_frame
 from zigtune.generation.prompts import load_templates
 from zigtune.generation.version import generation_code_version
 from zigtune.metadata import markdown_table
@@ -44,7 +45,8 @@ from zigtune.resources.codapi import CodapiError
 from zigtune.resources.llm import API_KEY_ENV, LLMClient
 from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache
-from zigtune.validation.sandbox import SandboxError
+from zigtune.validation.checking import CheckStats
+from zigtune.validation.sandbox import ZIG_VERSION, SandboxError
 
 #: The concurrency pool every LLM-calling asset joins, so that concurrent runs share one rate
 #: limit: ``dagster instance concurrency set llm_api 1`` lets one generation at a time call the API.
@@ -125,6 +127,25 @@ async def _run_llm(
     return result, checker
 
 
+def _run_offline(zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats) -> OfflineResult:
+    """The offline families, their Zig runs shared with validation through the verdict cache."""
+
+    async def run() -> OfflineResult:
+        engine = zig.create_engine()
+        try:
+            if (version := await engine.version()) != ZIG_VERSION:
+                raise SandboxError(f"the {engine.name} engine runs Zig {version}, not {ZIG_VERSION}")
+            cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
+            return await offline_pairs(sections, engine_checker(engine, cache, stats))
+        finally:
+            await engine.close()
+
+    try:
+        return asyncio.run(run())
+    except (CodapiError, SandboxError) as error:
+        raise dg.Failure(description=f"the offline generator's Zig checks: {error}", allow_retries=False) from None
+
+
 def _json(counter: Counter[str] | dict[str, Any]) -> dg.MetadataValue:
     return dg.MetadataValue.json(dict(sorted(counter.items())))
 
@@ -198,20 +219,18 @@ def qa_generation(
     generation that did not become a pair, with its reason and raw text.
 
     LLM answers are cached by content, so unchanged docs cost no call and a killed run resumes
-    where it stopped. The code version is a hash of the generators' code and prompt templates.
+    where it stopped. The offline generator's task families run their Zig through the ``zig``
+    engine (verdicts cached like validation's). The code version is a hash of the generators' code
+    and prompt templates.
     """
     started = time.monotonic()
     generator, why = _choose(config, llm)
     context.log.info(f"generator: {generator} ({why})")
-    rows: list[dict[str, str | None]] = []
+    rows: list[Row] = []
     rejects: list[dict[str, str]] = []
     metadata: dict[str, object] = {"generator": generator, "sections_seen": doc_sections.height}
     problem: str | None = None
     check_metadata: dict[str, Any] = {"max_failed_share": config.max_failed_share}
-    if generator in ("docs", "both"):
-        from_docs = docs_pairs(doc_sections)
-        rows += from_docs.rows
-        metadata["docs_skipped_by_reason"] = _json(from_docs.skipped)
     if generator in ("llm", "both"):
         stats = CallStats()
         result, checker = asyncio.run(_run_llm(context, llm, zig, config, doc_sections, stats))
@@ -228,6 +247,18 @@ def qa_generation(
         context.log.info(
             f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
             f"concurrency {metadata['concurrency'].value}; {stats.timeouts} dropped requests"  # type: ignore[attr-defined]
+        )
+    if generator in ("docs", "both"):  # after the LLM calls: a killed run has its answers cached first
+        zig_stats = CheckStats()
+        offline = _run_offline(zig, doc_sections, zig_stats)
+        rows = offline.rows + rows
+        rejects = offline.rejects + rejects
+        summary = offline.summary()
+        metadata |= {key: dg.MetadataValue.json(v) if isinstance(v, dict) else v for key, v in summary.items()}
+        metadata |= {"offline_zig_compiled": zig_stats.compiled, "offline_zig_cached": zig_stats.cached}
+        context.log.info(
+            f"offline: {summary['offline_pairs']} pairs, {summary['offline_checked']} checked by running Zig; "
+            f"{zig_stats.compiled} compiled, {zig_stats.cached} from the cache"
         )
     pairs, repeats = pairs_frame(rows)
     rejected = rejects_frame(rejects + repeats)
@@ -254,16 +285,23 @@ def qa_generation(
             allow_retries=False,
         )
     by_kind = pairs.group_by("generator", "kind").len().sort("generator", "kind")
+    by_family = pairs.group_by("family").len().sort("family")
     metadata |= {
         "pairs": pairs.height,
         "pairs_by_generator_kind": dg.MetadataValue.json(
             {f"{r['generator']}/{r['kind']}": r["len"] for r in by_kind.iter_rows(named=True)}
         ),
+        "pairs_by_family": dg.MetadataValue.json({r["family"]: r["len"] for r in by_family.iter_rows(named=True)}),
         "rejects": rejected.height,
         "rejects_by_reason": _json(Counter(rejected["reason"].to_list())),
         "wall_seconds": round(time.monotonic() - started, 3),
         "preview": dg.MetadataValue.md(
-            markdown_table(pairs.head(8).select("breadcrumb", "kind", "generator", "instruction", "response"), 100)
+            markdown_table(
+                pairs.unique("family", keep="first", maintain_order=True).select(
+                    "family", "breadcrumb", "kind", "instruction", "response"
+                ),
+                100,
+            )
         ),
     }
     reject_metadata = {

@@ -5,6 +5,7 @@ Layout of the dataset directory (``<data dir>/dataset``)::
     train.jsonl  eval.jsonl        {"conversations": [...]} per line, the original's format
     train.parquet eval.parquet     the same rows, in the same order, with their provenance columns
     duplicates.parquet             every removed pair: which kept pair it repeats, why, how similar
+    contaminated.parquet           every train pair removed for sharing text with an evaluation task
     README.md                      the dataset card
 
 Everything is a pure function of the inputs and the settings: the same pairs and seed give
@@ -14,7 +15,7 @@ byte-identical files. No dagster here.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,8 @@ import polars as pl
 from zigtune.dataset.chatml import conversation_record, conversations_jsonl
 from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, deduplicate
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
+from zigtune.evaluation.contamination import SPAN_CHARS, conversation_text, mark_seen, normalise
+from zigtune.evaluation.suite import SuiteTask
 
 #: Of two duplicates the one kept is the better checked, then the better grounded.
 VERDICT_PREFERENCE = {"ok": 0, "unchecked": 2, "no_code": 2}
@@ -50,6 +53,9 @@ PROVENANCE_SCHEMA = pl.Schema(
         "engine": pl.Utf8,
         "example_name": pl.Utf8,
         "expected_output": pl.Utf8,
+        "family": pl.Utf8,
+        "checked": pl.Boolean,
+        "behaviour_check": pl.Utf8,
         "conversations": pl.List(TURN),
     }
 )
@@ -66,6 +72,18 @@ DUPLICATES_SCHEMA = pl.Schema(
         "similarity": pl.Float64,
         "kept_pair_id": pl.Utf8,
         "kept_instruction": pl.Utf8,
+    }
+)
+
+#: ``contaminated.parquet``: one row per train pair removed because it shares text with an evaluation task.
+CONTAMINATED_SCHEMA = pl.Schema(
+    {
+        "pair_id": pl.Utf8,
+        "section_id": pl.Utf8,
+        "family": pl.Utf8,
+        "instruction": pl.Utf8,
+        "task_id": pl.Utf8,
+        "shared_text": pl.Utf8,
     }
 )
 
@@ -93,6 +111,8 @@ class DatasetSettings:
     near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD
     system_prompt: str | None = None
     keep_unchecked: bool = False  # keep pairs nothing could check (prose naming no Zig API, unsampled code)
+    #: Evaluation suite tasks whose text must not be trained on (see ``remove_contaminated``).
+    evaluation_tasks: tuple[SuiteTask, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,7 @@ class DatasetBuild:
     dedup_counts: dict[str, int]  # "<reason>/<scope>" -> removed pairs
     settings: DatasetSettings
     unchecked_left_out: int = 0  # unchecked pairs not written (``keep_unchecked`` off)
+    contaminated: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTAMINATED_SCHEMA))
 
     def split(self, name: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("split") == name)
@@ -143,8 +164,8 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
     )
     result = deduplicate(
         [
-            Item(r["pair_id"], r["split"], r["instruction"])
-            for r in pairs.select("pair_id", "split", "instruction").iter_rows(named=True)
+            Item(r["pair_id"], r["split"], r["instruction"], r["response"] if r["checked"] else None)
+            for r in pairs.select("pair_id", "split", "instruction", "response", "checked").iter_rows(named=True)
         ],
         settings.near_duplicate_threshold,
     )
@@ -171,17 +192,59 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
         conversation_record(i, r, settings.system_prompt)["conversations"]
         for i, r in zip(kept["instruction"], kept["response"], strict=True)
     ]
-    rows = kept.with_columns(
-        line=pl.int_range(pl.len(), dtype=pl.Int64).over("split"),
-        conversations=pl.Series(conversations, dtype=pl.List(TURN)),
-    ).select(*PROVENANCE_SCHEMA, "split", "instruction")
+    kept = kept.with_columns(conversations=pl.Series(conversations, dtype=pl.List(TURN)))
+    kept, contaminated = remove_contaminated(kept, settings.evaluation_tasks)
+    rows = kept.with_columns(line=pl.int_range(pl.len(), dtype=pl.Int64).over("split")).select(
+        *PROVENANCE_SCHEMA, "split", "instruction"
+    )
     return DatasetBuild(
         rows=rows,
         duplicates=removed.select(*DUPLICATES_SCHEMA).cast(dict(DUPLICATES_SCHEMA)),
         dedup_counts=result.counts(),
         settings=settings,
         unchecked_left_out=left_out,
+        contaminated=contaminated,
     )
+
+
+def remove_contaminated(
+    pairs: pl.DataFrame, tasks: tuple[SuiteTask, ...], span: int = SPAN_CHARS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``pairs`` without the train pairs whose text an evaluation task was seen in, and those pairs.
+
+    Seen is the contamination report's own test (``evaluation.contamination.mark_seen`` on the train
+    conversations, as the report reads ``train.jsonl``): for each task seen, every train pair holding
+    a ``span``-character window of the shared run is removed. What counts as common text is a share of
+    the train texts, so the test runs again on what is left until no task is seen.
+    """
+    removed: list[dict[str, str]] = []
+    while tasks:
+        train = pairs.filter(pl.col("split") == TRAIN)
+        texts = [conversation_text(turns) for turns in train["conversations"].to_list()]
+        seen = {task_id: mark for task_id, mark in mark_seen(list(tasks), texts, span).items() if mark}
+        normal = [normalise(text) for text in texts]
+        if not seen:
+            break
+        hit: dict[int, tuple[str, str]] = {}
+        for task_id, mark in sorted(seen.items()):
+            windows = [mark.text[i : i + span] for i in range(len(mark.text) - span + 1)]
+            for index, text in enumerate(normal):
+                if index not in hit and (window := next((w for w in windows if w in text), None)):
+                    hit[index] = (task_id, window)
+        rows = train[sorted(hit)]
+        for (task_id, window), row in zip((hit[i] for i in sorted(hit)), rows.iter_rows(named=True), strict=True):
+            removed.append(
+                {
+                    "pair_id": row["pair_id"],
+                    "section_id": row["section_id"],
+                    "family": row["family"],
+                    "instruction": row["instruction"],
+                    "task_id": task_id,
+                    "shared_text": window,
+                }
+            )
+        pairs = pairs.filter(~pl.col("pair_id").is_in(rows["pair_id"].to_list()))
+    return pairs, pl.DataFrame(removed, schema=CONTAMINATED_SCHEMA)
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -224,5 +287,6 @@ def write_dataset(build: DatasetBuild, directory: Path, card: str) -> pl.DataFra
             }
         )
     _write_atomically(directory / "duplicates.parquet", _parquet_bytes(build.duplicates))
+    _write_atomically(directory / "contaminated.parquet", _parquet_bytes(build.contaminated))
     _write_atomically(directory / "README.md", card.encode("utf-8"))
     return pl.DataFrame(files, schema=SPLIT_FILES_SCHEMA)

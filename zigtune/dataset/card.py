@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from zigtune.dataset.build import UNCHECKED_VERDICTS, DatasetBuild
-from zigtune.dataset.splitting import SPLITS
+from zigtune.dataset.families import family_examples, family_verdicts, family_yield
+from zigtune.dataset.splitting import SPLITS, TRAIN
 from zigtune.metadata import markdown_table
 
 
@@ -31,6 +32,11 @@ class Funnel:
     unchecked_kept: int = 0  # of those, written to the dataset (``keep_unchecked``)
     zig_versions: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
+    #: Pairs by family and validation verdict; per family: generated, validated, kept, how checked.
+    family_verdicts: pl.DataFrame | None = None
+    family_yield: pl.DataFrame | None = None
+    #: The LLM repair loop's counts (failing code sent back, recovered within N rounds), when it ran.
+    repair: dict[str, int] | None = None
 
     @classmethod
     def from_frames(
@@ -65,6 +71,8 @@ class Funnel:
             },
             zig_versions=distinct(pl.concat([validated["zig_version"], rejected["zig_version"]])),
             engines=distinct(pl.concat([validated["engine"], rejected["engine"]])),
+            family_verdicts=family_verdicts(pl.concat([validated, rejected], how="diagonal_relaxed")),
+            family_yield=family_yield(qa_pairs, validated, build.rows),
         )
 
 
@@ -116,6 +124,29 @@ def _rejects(funnel: Funnel) -> pl.DataFrame:
         for reason, n in reasons.items()
     ]
     return pl.DataFrame(rows, schema={"stage": pl.Utf8, "reason": pl.Utf8, "pairs": pl.Int64})
+
+
+def _repair(funnel: Funnel) -> str:
+    if not funnel.repair:
+        return "The LLM repair loop did not run for this dataset (the offline generator made every pair).\n"
+    return markdown_table(pl.DataFrame([{"measure": k, "value": v} for k, v in funnel.repair.items()])) + "\n"
+
+
+def _contamination(build: DatasetBuild) -> str:
+    tasks = len(build.settings.evaluation_tasks)
+    removed = build.contaminated
+    if not tasks:
+        return "No evaluation suite was given: nothing was checked.\n"
+    text = (
+        f"Every train pair was checked against {tasks} evaluation tasks the way the evaluation's contamination "
+        f"report checks `train.jsonl`: {removed.height} train pairs in which the contamination report sees a task "
+        "(a run of 50 characters of the task's own text, common lines and templates left out) were removed; "
+        "`contaminated.parquet` lists them.\n"
+    )
+    if removed.height:
+        by_family = removed.group_by("family").len("removed").sort("family")
+        text += "\n" + markdown_table(by_family) + "\n"
+    return text
 
 
 def _templates(build: DatasetBuild) -> pl.DataFrame:
@@ -174,7 +205,8 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         "| `train.jsonl`, `eval.jsonl` | the conversations, nothing else |\n"
         "| `train.parquet`, `eval.parquet` | the same rows in the same order (`line`), with provenance: "
         "section id, generator, model, template hash, verdict, Zig version |\n"
-        "| `duplicates.parquet` | every pair removed as a duplicate, with the pair it repeats |\n",
+        "| `duplicates.parquet` | every pair removed as a duplicate, with the pair it repeats |\n"
+        "| `contaminated.parquet` | every train pair removed for sharing text with an evaluation task |\n",
         "## Counts by split\n",
         markdown_table(_by_split(build)) + "\n",
         "Split by section: every pair of a section is on one side, so no section id is in both splits.\n",
@@ -193,6 +225,19 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         "`code`: the answer's Zig code was compiled and run; `api_names`: the Zig API names in its prose "
         f"were looked up by the compiler. Checked, unchecked and rejected pairs: {funnel.validated} passed, "
         f"{funnel.rejected} rejected, {funnel.unchecked} unchecked ({funnel.unchecked_kept} of them kept).\n",
+        "## Task families\n",
+        "What kind of task each pair is (`family`), how many each family gave at each stage, and how the "
+        "pairs in the dataset were checked when they were made: `checked`, by running Zig 0.14; "
+        "`behaviour_checked`, by tests that passed or an output that the run printed.\n",
+        markdown_table(funnel.family_yield) + "\n" if funnel.family_yield is not None else "",
+        "Pairs by family and validation verdict (validated and rejected pairs):\n",
+        markdown_table(funnel.family_verdicts) + "\n" if funnel.family_verdicts is not None else "",
+        "## Repair loop\n",
+        _repair(funnel),
+        "## Contamination\n",
+        _contamination(build),
+        "## Examples of each family\n",
+        family_examples(build.split(TRAIN)) + "\n",
         "## Zig\n",
         f"Code checked with Zig {zig} (engine: {engines}).\n",
         "## Generators and templates\n",

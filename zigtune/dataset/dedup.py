@@ -12,6 +12,10 @@ from eval, where it would flatter the model, and train keeps it.
   then computed exactly on the trigram sets, so the decision never rests on a MinHash estimate and
   the result is the same on every run. Word trigrams (not characters) keep
   "Explain @log in Zig" and "Explain @log2 in Zig" apart: one changed word changes three trigrams.
+- Where both items carry an *answer checked by running Zig* (``Item.answer``), a near duplicate
+  needs alike answers too: "what does this print?" about a program and about a variant of it with
+  other constants are alike questions, but their run-checked answers differ, and they teach
+  different facts; checked pairs with alike questions and alike answers are still duplicates.
 
 No dagster here.
 """
@@ -66,11 +70,13 @@ def jaccard(left: frozenset[str], right: frozenset[str]) -> float:
 
 @dataclass(frozen=True)
 class Item:
-    """One instruction to deduplicate: its id, the split it is in, and its text."""
+    """One instruction to deduplicate: its id, the split it is in, its text, and its answer when that
+    answer was checked by running Zig (``None`` otherwise: the instruction alone decides)."""
 
     id: str
     split: str
     text: str
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,7 @@ def deduplicate(items: Sequence[Item], threshold: float = DEFAULT_NEAR_DUPLICATE
     result = DedupResult()
     exact: dict[str, Item] = {}
     kept: dict[str, tuple[Item, frozenset[str]]] = {}
+    answers: dict[str, frozenset[str]] = {}
     order: dict[str, int] = {}
     # Tuned for recall: candidates are verified exactly, so a false positive costs one set
     # intersection while a false negative would leave a duplicate in.
@@ -128,12 +135,21 @@ def deduplicate(items: Sequence[Item], threshold: float = DEFAULT_NEAR_DUPLICATE
             continue
         grams = shingles(key)
         minhash = _minhash(grams)
+        answer = shingles(normalize(item.answer)) if item.answer is not None else None
         # Exact similarity of every LSH candidate; the earliest kept item wins a tie.
         scored = [(jaccard(grams, kept[c][1]), -order[c], c) for c in lsh.query(minhash)] if kept else []
-        best = max(scored, default=None)
-        if best is not None and best[0] >= threshold:
+        alike = [
+            score
+            for score in scored
+            if score[0] >= threshold
+            and (answer is None or score[2] not in answers or jaccard(answer, answers[score[2]]) >= threshold)
+        ]
+        best = max(alike, default=None)
+        if best is not None:
             drop(item, kept[best[2]][0], "near_duplicate", best[0])
             continue
+        if answer is not None:
+            answers[item.id] = answer
         exact[key] = item
         kept[item.id] = (item, grams)
         order[item.id] = len(order)

@@ -1,23 +1,27 @@
-"""The ``docs`` generator: deterministic instruction/response pairs from the reference itself.
+"""Pairs written from the reference's annotated examples: "write this program" and "why does this fail?".
 
 No model and no network: the same docs always give the same pairs, byte for byte.
 
 - **Code pairs**, one per runnable annotated example (``expect=pass`` of kind ``exe``, ``test`` or
   ``obj``): a task written from the section's title, breadcrumb, the example's file name and the
   paragraph that introduces it, answered by the example as a ```` ```zig ```` block. For ``exe``
-  examples the published program output (``sections.program_output``) becomes ``expected_output``
-  and is quoted in the task. ``test`` examples are checked by their tests passing, so their runner
-  transcript is not an expected output; ``obj`` examples (no ``main``) by compiling.
+  examples the program's output becomes ``expected_output`` and is quoted in the task. ``test``
+  examples are checked by their tests passing, so their runner transcript is not an expected
+  output; ``obj`` examples (no ``main``) by compiling.
 - **Failure pairs** (kind ``concept``), one per example the reference shows failing
   (``compile_error``, ``runtime_failure``, ``runtime_panic``, ``test_failure``): "why does this code
-  fail?" with the code, answered by the error the published transcript shows and the reference's
-  own explanation. A fixed version is not in the docs, so no "fix it" task is invented.
-- **Concept pairs**, one per section (or part) over 200 characters: "explain <title>" answered by
-  the section's prose (code, transcripts, example markers and "See also" lists removed).
+  fail?" with the code, answered by the error the transcript shows and the reference's own
+  explanation. A fixed version is not in the docs, so no "fix it" task is invented.
+
+:func:`example_pair` and :func:`failure_pair` write one pair from an example and a transcript.
+:func:`docs_pairs` writes them all from the published transcripts, without running anything; the
+offline generator (:mod:`zigtune.generation.offline`) writes them from what running the examples
+with Zig 0.14 printed, and keeps only the examples whose run agrees with the reference.
 
 Skipped, with the reason counted: ``syntax`` examples (fragments the reference only parses, not
 programs), examples built for another target (``target=wasm32-...``, ``x86_64-windows``) that this
-machine cannot run, failures whose transcript names no error, and sections with too little prose.
+machine cannot run, and failures whose transcript names no error. Concept pairs ("explain this
+section") are :mod:`zigtune.generation.concepts`: they keep the section's code, and the code is run.
 No dagster here.
 """
 
@@ -25,19 +29,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
-from zigtune.docs.sections import SHORT_SECTION_CHARS, examples_frame, program_output
-from zigtune.generation.pairs import DOCS_MODEL, pair_row
+from zigtune.docs.sections import examples_frame, program_output
+from zigtune.generation.pairs import DOCS_MODEL, Row, pair_row
+from zigtune.generation.version import OFFLINE_VERSION
 
-#: The docs generator has no prompt template; its "template hash" names its rules' version.
-DOCS_TEMPLATE_VERSION = "docs-v1"
-
-#: Concept answers are cut at a paragraph boundary past this many characters.
-MAX_CONCEPT_CHARS = 4000
-MIN_PROSE_CHARS = 80
 MAX_CONTEXT_CHARS = 500
 
 RUNNABLE_KINDS = ("exe", "test", "obj")
@@ -58,7 +59,7 @@ _TEST_FAIL = re.compile(r"\.\.\.FAIL \((?P<message>\w+)\)")
 
 @dataclass
 class DocsPairs:
-    rows: list[dict[str, str | None]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
 
@@ -90,6 +91,8 @@ def introduction(section_text: str, example_name: str) -> str | None:
     if marker < 0:
         return None
     before = prose(section_text[:marker]).rsplit("\n\n", 1)[-1].strip()
+    # The lead-in of a code block ends on a colon ("... as follows:"); in a task the code is not there.
+    before = re.sub(r"\s*:$", ".", before)
     return _cut(before, MAX_CONTEXT_CHARS) if len(before) >= 20 else None
 
 
@@ -161,92 +164,94 @@ def _verb(expect: str) -> str:
     return "fail to compile" if expect == "compile_error" else "fail when it runs"
 
 
-def example_pairs(sections: pl.DataFrame, into: DocsPairs) -> None:
-    for example in examples_frame(sections).iter_rows(named=True):
-        name, kind, expect = example["name"], example["kind"], example["expect"]
-        target = re.search(r"\btarget=(\S+)", example["options"] or "")
-        if kind == "syntax":
-            into.skipped["syntax_fragment"] += 1
-            continue
-        if kind not in RUNNABLE_KINDS:
-            into.skipped[f"kind_{kind}"] += 1
-            continue
-        if target and target.group(1) not in HOST_TARGETS:
-            into.skipped["other_target"] += 1
-            continue
-        lead = introduction(example["text"], name)
-        common = {
-            "section_id": example["section_id"],
-            "breadcrumb": example["breadcrumb"],
-            "example_name": name,
-            "generator": "docs",
-            "model": DOCS_MODEL,
-            "template_hash": DOCS_TEMPLATE_VERSION,
-        }
-        if expect == "pass":
-            output = program_output(example["output"]) if kind == "exe" else None
-            instruction = code_instruction(kind, example["title"], example["breadcrumb"], name, lead, output)
-            response = f"```zig\n{example['code']}```"
-            into.rows.append(
-                pair_row(
-                    **common,
-                    instruction=instruction,
-                    response=response,
-                    kind="code",
-                    expected_output=output,
-                )
-            )
-        elif expect in FAILING_EXPECTS:
-            answer = failure_answer(expect, example["output"], example["error_text"], lead)
-            if answer is None:
-                into.skipped["failure_without_error_text"] += 1
-                continue
-            instruction = f"Why does this Zig 0.14 code {_verb(expect)}?\n\n```zig\n{example['code']}```"
-            into.rows.append(
-                pair_row(
-                    **common,
-                    instruction=instruction,
-                    response=answer,
-                    kind="concept",
-                )
-            )
-        else:
-            into.skipped[f"expect_{expect}"] += 1
+def _common(example: Mapping[str, Any], template_hash: str) -> dict[str, Any]:
+    return {
+        "section_id": example["section_id"],
+        "breadcrumb": example["breadcrumb"],
+        "example_name": example["name"],
+        "generator": "docs",
+        "model": DOCS_MODEL,
+        "template_hash": template_hash,
+    }
 
 
-def concept_pairs(sections: pl.DataFrame, into: DocsPairs) -> None:
-    for section in sections.iter_rows(named=True):
-        if len(section["text"].strip()) <= SHORT_SECTION_CHARS:
-            into.skipped["short_section"] += 1
-            continue
-        words = prose(section["text"])
-        if len(words) < MIN_PROSE_CHARS:
-            into.skipped["too_little_prose"] += 1
-            continue
-        parent = section["breadcrumb"].rsplit(" > ", 1)[0] if " > " in section["breadcrumb"] else None
-        instruction = f"Explain {section['title']} in Zig 0.14"
-        instruction += f" (in the context of {parent})." if parent else "."
-        if section["parts"] > 1:
-            instruction += f" Cover part {section['part'] + 1} of {section['parts']} of the reference's section."
-        into.rows.append(
-            pair_row(
-                section_id=section["section_id"],
-                breadcrumb=section["breadcrumb"],
-                instruction=instruction,
-                response=_cut(words, MAX_CONCEPT_CHARS),
-                kind="concept",
-                generator="docs",
-                model=DOCS_MODEL,
-                template_hash=DOCS_TEMPLATE_VERSION,
-            )
-        )
+def example_pair(example: Mapping[str, Any], output: str | None, *, checked: bool = False) -> Row:
+    """ "Write a program that ..." answered by a passing example; ``output`` is what an ``exe`` prints."""
+    kind = example["kind"]
+    lead = introduction(example["text"], example["name"])
+    instruction = code_instruction(kind, example["title"], example["breadcrumb"], example["name"], lead, output)
+    behaviour = (
+        "tests" if kind == "test" else "output" if output is not None else "runs" if kind == "exe" else "compiles"
+    )
+    return pair_row(
+        **_common(example, OFFLINE_VERSION),
+        instruction=instruction,
+        response=f"```zig\n{example['code']}```",
+        kind="code",
+        expected_output=output,
+        family="reference_example",
+        checked=checked,
+        behaviour_check=behaviour if checked else None,
+    )
+
+
+def failure_pair(
+    example: Mapping[str, Any],
+    transcript: str | None,
+    error_text: str | None,
+    *,
+    checked: bool = False,
+    family: str = "failure_explanation",
+    verdict: str | None = None,
+) -> Row | None:
+    """ "Why does this code fail?" answered from the failure's transcript; ``None`` when it names no error.
+
+    The reference's own words about the example are quoted only for the reference's examples
+    (``family="failure_explanation"``): they do not describe a variant of it. ``verdict``: what the
+    run of the code gave (``compile_error``, ...), for validation to confirm.
+    """
+    lead = introduction(example["text"], example["name"]) if family == "failure_explanation" else None
+    answer = failure_answer(example["expect"], transcript, error_text, lead)
+    if answer is None:
+        return None
+    return pair_row(
+        **_common(example, OFFLINE_VERSION),
+        instruction=f"Why does this Zig 0.14 code {_verb(example['expect'])}?\n\n```zig\n{example['code']}```",
+        response=answer,
+        kind="concept",
+        family=family,
+        checked=checked,
+        behaviour_check="error" if checked else None,
+        check_code=example["code"] if checked else None,
+        check_verdict=verdict if checked else None,
+    )
+
+
+def skip_reason(example: Mapping[str, Any]) -> str | None:
+    """Why an example gives no pair here (``None`` when it gives one)."""
+    target = re.search(r"\btarget=(\S+)", example["options"] or "")
+    if example["kind"] == "syntax":
+        return "syntax_fragment"
+    if example["kind"] not in RUNNABLE_KINDS:
+        return f"kind_{example['kind']}"
+    if target and target.group(1) not in HOST_TARGETS:
+        return "other_target"
+    if example["expect"] != "pass" and example["expect"] not in FAILING_EXPECTS:
+        return f"expect_{example['expect']}"
+    return None
 
 
 def docs_pairs(sections: pl.DataFrame) -> DocsPairs:
-    """All docs-generator pairs for a ``doc_sections`` table, in document order, and what was skipped."""
+    """Code and failure pairs from the published transcripts (nothing is run), and what was skipped."""
     result = DocsPairs()
-    example_pairs(sections, result)
-    concept_pairs(sections, result)
-    order = {section_id: index for index, section_id in enumerate(sections["section_id"])}
-    result.rows.sort(key=lambda row: order[str(row["section_id"])])  # stable: examples before concepts
+    for example in examples_frame(sections).iter_rows(named=True):
+        if reason := skip_reason(example):
+            result.skipped[reason] += 1
+        elif example["expect"] == "pass":
+            output = program_output(example["output"]) if example["kind"] == "exe" else None
+            result.rows.append(example_pair(example, output))
+        elif (row := failure_pair(example, example["output"], example["error_text"])) is not None:
+            result.rows.append(row)
+        else:
+            result.skipped["failure_without_error_text"] += 1
     return result

@@ -1,7 +1,14 @@
 """The ``qa_pairs`` and ``qa_rejects`` tables: their schemas and the helpers that fill them.
 
 Both generators (``docs`` and ``llm``) produce rows through ``pair_row`` and ``reject_row``, so a
-pair's id, kind and columns mean the same whatever made it. No dagster here.
+pair's id, kind and columns mean the same whatever made it.
+
+Besides the pair itself a row says how it was checked when it was made: its ``family`` (what kind of
+task it is), ``checked`` (the pair's claim was confirmed by running Zig 0.14 at generation time),
+``behaviour_check`` (what that run checked: see ``BEHAVIOUR_CHECKS``), ``check_code`` and
+``check_verdict`` (the program that was run when it is not the response's own code, such as the
+program of a "what does this print?" task, and the verdict its run gave, which validation runs it
+again to confirm) and ``expected_output`` (what a correct program prints). No dagster here.
 """
 
 from __future__ import annotations
@@ -16,8 +23,19 @@ import polars as pl
 #: The ``model`` value of pairs the deterministic docs generator writes.
 DOCS_MODEL = "zig-docs"
 
+#: One ``qa_pairs`` row, as ``pair_row`` makes it.
+Row = dict[str, str | bool | None]
+
 Kind = Literal["concept", "code"]
 Generator = Literal["docs", "llm"]
+
+#: What running Zig checked when a pair was made. ``tests``: the code passed test blocks that exercise
+#: it; ``output``: the code ran and printed what the pair says (``expected_output`` or the answer);
+#: ``error``: the code failed exactly as the pair says (the compiler's or the runtime's message);
+#: ``runs``: it ran to a clean exit, with nothing compared; ``compiles``: it compiled, nothing ran.
+#: ``tests`` and ``output`` are behaviour checks; the others are not.
+BEHAVIOUR_CHECKS = ("tests", "output", "error", "runs", "compiles")
+BehaviourCheck = Literal["tests", "output", "error", "runs", "compiles"]
 
 #: The schema of the ``qa_pairs`` asset: one instruction/response pair per row.
 QA_PAIRS_SCHEMA = pl.Schema(
@@ -33,6 +51,11 @@ QA_PAIRS_SCHEMA = pl.Schema(
         "template_hash": pl.Utf8,
         "expected_output": pl.Utf8,
         "example_name": pl.Utf8,
+        "family": pl.Utf8,
+        "checked": pl.Boolean,
+        "behaviour_check": pl.Utf8,
+        "check_code": pl.Utf8,
+        "check_verdict": pl.Utf8,
     }
 )
 
@@ -76,8 +99,13 @@ def pair_row(
     kind: Kind | None = None,
     expected_output: str | None = None,
     example_name: str | None = None,
-) -> dict[str, str | None]:
-    """One ``qa_pairs`` row; ``kind`` defaults to ``classify_kind(response)``."""
+    family: str | None = None,
+    checked: bool = False,
+    behaviour_check: BehaviourCheck | None = None,
+    check_code: str | None = None,
+    check_verdict: str | None = None,
+) -> Row:
+    """One ``qa_pairs`` row; ``kind`` defaults to ``classify_kind(response)``, ``family`` to the generator."""
     return {
         "pair_id": pair_id(section_id, generator, model, instruction, response),
         "section_id": section_id,
@@ -90,6 +118,11 @@ def pair_row(
         "template_hash": template_hash,
         "expected_output": expected_output,
         "example_name": example_name,
+        "family": family or generator,
+        "checked": checked,
+        "behaviour_check": behaviour_check,
+        "check_code": check_code,
+        "check_verdict": check_verdict,
     }
 
 
@@ -106,9 +139,9 @@ def reject_row(
     }
 
 
-def pairs_frame(rows: Iterable[dict[str, str | None]]) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+def pairs_frame(rows: Iterable[Row]) -> tuple[pl.DataFrame, list[dict[str, str]]]:
     """The ``qa_pairs`` table, first occurrence of each ``pair_id`` kept; the repeats as reject rows."""
-    kept: list[dict[str, str | None]] = []
+    kept: list[Row] = []
     repeats: list[dict[str, str]] = []
     seen: set[str] = set()
     for row in rows:

@@ -8,6 +8,10 @@ The engine is either the local sandbox (:mod:`zigtune.validation.sandbox`) or Co
 - Prose is checked where it can be: each Zig API name it puts in backticks is looked up by the
   compiler (:mod:`zigtune.validation.api_names`); a name Zig 0.14.0 lacks rejects the pair
   (``unknown_api``).
+- A pair whose answer is what a program did rather than code ("what does this print?", "why does
+  this fail?") names that program in ``check_code`` and the verdict its run gave in ``check_verdict``:
+  the program is run again, and the pair passes when the run does what the pair says (the same
+  verdict, and the expected output when it states one); otherwise it is ``wrong_output``.
 - A pair with nothing checkable (no code, no API name), or whose code was left out of a sample or
   cannot run here, is ``unchecked``, with the reason: never counted as validated.
 
@@ -200,8 +204,12 @@ def _judge_row(
     options: BuildOptions,
     answers: dict[str, ApiAnswer],
     sampled: bool,
+    claim: str | None = None,
 ) -> dict[str, Any]:
-    """The verdict columns of one pair from its code's result and its API names' answers."""
+    """The verdict columns of one pair from its code's result and its API names' answers.
+
+    ``claim``: the verdict the pair says its ``check_code`` gives, when that is the code checked.
+    """
     names = row["api_names"]
     unknown = [name for name in names if answers[name].status is ApiStatus.UNKNOWN]
     known = [name for name in names if answers[name].status is ApiStatus.KNOWN]
@@ -223,6 +231,8 @@ def _judge_row(
             columns["unchecked_reason"] = f"{CANNOT_RUN_HERE} ({options.target})"
         elif ran and expected is not None and not output_matches(expected, result.stdout, result.stderr):
             verdict = Verdict.WRONG_OUTPUT
+        elif claim is not None and claim != Verdict.OK.value:  # the pair explains a failure: it must happen
+            verdict = Verdict.OK if result.verdict.value == claim else Verdict.WRONG_OUTPUT
         columns.update(
             stdout=cap_output(result.stdout),
             stderr=cap_output(result.stderr),
@@ -271,8 +281,12 @@ async def validate_pairs(
         raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
     example_options = example_options or {}
     rows = pairs.to_dicts()
+    claims: dict[int, str] = {}
     for row in rows:
         row["code"] = extract_zig_code(row["response"])
+        if row["code"] is None and row.get("check_code"):
+            row["code"] = row["check_code"]
+            claims[id(row)] = row.get("check_verdict") or Verdict.OK.value
         row["has_code"] = row["code"] is not None
         row["check_mode"] = check_mode(row["code"]) if row["has_code"] else None
         row["api_names"] = api_names(row["response"])
@@ -298,7 +312,7 @@ async def validate_pairs(
         row.update(zig_version=version, engine=engine.name)
         job = (row["code"], row["check_mode"], options_of(row))
         result = results.get(job) if id(row) in sampled_ids else None
-        row.update(_judge_row(row, result, options_of(row), answers, id(row) in sampled_ids))
+        row.update(_judge_row(row, result, options_of(row), answers, id(row) in sampled_ids, claims.get(id(row))))
     frame = pl.DataFrame(rows, schema=VALIDATED_PAIRS_SCHEMA) if rows else pl.DataFrame(schema=VALIDATED_PAIRS_SCHEMA)
     keep = pl.col("passed") | (pl.col("verdict") == Verdict.UNCHECKED.value)
     return frame.filter(keep), frame.filter(~keep), stats
