@@ -11,6 +11,7 @@ validation run done with a broken engine.
 
 import asyncio
 import time
+from typing import Literal
 
 import dagster as dg
 import polars as pl
@@ -47,6 +48,10 @@ class ValidationConfig(dg.Config):
 
     failure_samples: int = 8
     """How many rejected pairs the metadata shows, with the compiler's words."""
+
+    check_strategy: Literal["fast", "plain"] = "fast"
+    """``fast``: many snippets per compile, the self-hosted x86_64 backend, one sandboxed run per snippet
+    (zigtune.validation.batch); ``plain``: one LLVM compile per snippet. Same verdicts; fast is ~5x+ cheaper."""
 
 
 def _failure_preview(rejected: pl.DataFrame, rows: int) -> str:
@@ -109,10 +114,19 @@ def pair_validation(
 
     async def run():
         try:
-            canary = await run_canary(engine, examples_frame(doc_sections))
+            canary = await run_canary(engine, examples_frame(doc_sections), strategy=config.check_strategy)
             if not canary.passed:
                 return canary, None
-            return canary, await validate_pairs(qa_pairs, engine, cache, config.sample_fraction, config.seed)
+            outcome = await validate_pairs(
+                qa_pairs,
+                engine,
+                cache,
+                config.sample_fraction,
+                config.seed,
+                strategy=config.check_strategy,
+                log=context.log.info,
+            )
+            return canary, outcome
         finally:
             await engine.close()
 
@@ -133,6 +147,7 @@ def pair_validation(
         **{key: value for key, value in summary.items() if not isinstance(value, dict)},
         **{key: dg.MetadataValue.json(value) for key, value in summary.items() if isinstance(value, dict)},
         "engine": engine.name,
+        "check_strategy": config.check_strategy,
         "zig_version": canary.zig_version,
         "sample_fraction": config.sample_fraction,
         "validated": validated.height,

@@ -8,8 +8,8 @@ never compiled twice, and identical code in several pairs is compiled once. No d
 
 from __future__ import annotations
 
-import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ import polars as pl
 
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
 from zigtune.storage.cache import ContentCache, cache_key
+from zigtune.validation.batch import CheckJob, check_jobs
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.sandbox import ZIG_VERSION, BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict, disagreement, output_matches
@@ -87,30 +88,46 @@ class CheckStats:
 
 
 async def check_codes(
-    engine: Engine, jobs: list[tuple[str, str]], cache: ContentCache | None, stats: CheckStats
+    engine: Engine,
+    jobs: list[tuple[str, str]],
+    cache: ContentCache | None,
+    stats: CheckStats,
+    *,
+    strategy: str = "fast",
+    log: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, str], ExecResult]:
-    """Check each distinct (code, mode) once: from the cache, or with the engine (bounded by it)."""
+    """Check each distinct (code, mode) once: from the cache, or with the engine.
+
+    What is not cached is checked by :func:`~zigtune.validation.batch.check_jobs`: with the ``fast``
+    strategy (batches, the self-hosted backend) unless ``strategy="plain"``; both give the same
+    verdicts. Each verdict is cached as soon as it is known; ``log`` gets progress lines.
+    """
     version = await engine.version()
     options = BuildOptions()
     results: dict[tuple[str, str], ExecResult] = {}
-
-    async def check(code: str, mode: str) -> None:
-        key = verdict_key(code, mode, options, version)
+    keys: dict[tuple[str, str], str] = {}
+    for code, mode in dict.fromkeys(jobs):
+        key = keys[code, mode] = verdict_key(code, mode, options, version)
         stored = cache.get(key) if cache is not None else None
         if stored is not None:
             stats.cached += 1
             results[code, mode] = ExecResult.from_dict(stored)
-            return
-        result = await engine.execute(code, mode, options)
+    todo = [job for job in keys if job not in results]
+
+    def record(index: int, result: ExecResult) -> None:
         stats.compiled += 1
         stats.durations_ms.append(result.duration_ms)
         if result.verdict is Verdict.SANDBOX_ERROR:
             stats.sandbox_errors += 1  # the engine's fault, not the code's: ask again next run
         elif cache is not None:
-            cache.put(key, result.to_dict())
-        results[code, mode] = result
+            cache.put(keys[todo[index]], result.to_dict())
+        results[todo[index]] = result
 
-    await asyncio.gather(*(check(code, mode) for code, mode in dict.fromkeys(jobs)))
+    if todo:
+        if log is not None:
+            log(f"checking {len(todo)} snippets ({stats.cached} from the cache) with the {strategy} strategy")
+        checks = [CheckJob(code, mode, options) for code, mode in todo]
+        await check_jobs(engine, checks, strategy=strategy, log=log, on_result=record)
     return results
 
 
@@ -125,8 +142,13 @@ async def validate_pairs(
     cache: ContentCache | None,
     sample_fraction: float = 1.0,
     seed: int = 0,
+    *,
+    strategy: str = "fast",
+    log: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, CheckStats]:
     """Split ``pairs`` into (validated, rejected) with their verdicts; see the module docstring.
+
+    ``strategy`` and ``log`` go to :func:`check_codes` (same verdicts either way; progress lines).
 
     validated: pairs whose code passed, pairs without code (``no_code``) and, when
     ``sample_fraction`` < 1, code pairs left out of the sample (``unchecked``). rejected: the rest.
@@ -146,7 +168,7 @@ async def validate_pairs(
     sampled_ids = {id(row) for row in sampled}
     stats = CheckStats()
     jobs = [(row["code"], row["check_mode"]) for row in sampled]
-    results = await check_codes(engine, jobs, cache, stats) if jobs else {}
+    results = await check_codes(engine, jobs, cache, stats, strategy=strategy, log=log) if jobs else {}
     version = next(iter(results.values())).zig_version if results else ""
     for row in rows:
         if not row["has_code"] or id(row) not in sampled_ids:
@@ -204,28 +226,35 @@ def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]
     }
 
 
-async def check_examples(engine: Engine, examples: pl.DataFrame) -> pl.DataFrame:
+async def check_examples(engine: Engine, examples: pl.DataFrame, *, strategy: str = "fast") -> pl.DataFrame:
     """Run the engine over annotated reference examples (uncached) and say where it disagrees."""
-
-    async def one(example: dict[str, Any]) -> dict[str, Any]:
-        mode = REFERENCE_MODES[example["kind"]]
-        options = replace(BuildOptions.from_annotation(example["options"] or ""), file_name=example["name"])
-        result = await engine.execute(example["code"], mode, options)
+    examples_list = examples.to_dicts()
+    jobs = [
+        CheckJob(
+            example["code"],
+            REFERENCE_MODES[example["kind"]],
+            replace(BuildOptions.from_annotation(example["options"] or ""), file_name=example["name"]),
+        )
+        for example in examples_list
+    ]
+    results = await check_jobs(engine, jobs, strategy=strategy) if jobs else []
+    rows = []
+    for example, job, result in zip(examples_list, jobs, results, strict=True):
         reason = disagreement(example["expect"], example["error_text"], result)
-        return {
-            "name": example["name"],
-            "kind": example["kind"],
-            "expect": example["expect"],
-            "mode": mode,
-            "options": example["options"] or "",
-            "verdict": result.verdict.value,
-            "agrees": reason is None,
-            "reason": reason or "",
-            "duration_ms": result.duration_ms,
-            "zig_version": result.zig_version,
-        }
-
-    rows = await asyncio.gather(*(one(example) for example in examples.to_dicts()))
+        rows.append(
+            {
+                "name": example["name"],
+                "kind": example["kind"],
+                "expect": example["expect"],
+                "mode": job.mode,
+                "options": example["options"] or "",
+                "verdict": result.verdict.value,
+                "agrees": reason is None,
+                "reason": reason or "",
+                "duration_ms": result.duration_ms,
+                "zig_version": result.zig_version,
+            }
+        )
     return pl.DataFrame(rows, schema_overrides={"duration_ms": pl.Float64})
 
 
@@ -258,10 +287,11 @@ class CanaryReport:
         return f"the {engine_name} Zig engine disagrees with the reference: " + "; ".join(self.problems)
 
 
-async def run_canary(engine: Engine, examples: pl.DataFrame) -> CanaryReport:
-    """Check the canary sample (uncached: it tests the engine, not the code) and the Zig version."""
+async def run_canary(engine: Engine, examples: pl.DataFrame, *, strategy: str = "fast") -> CanaryReport:
+    """Check the canary sample (uncached: it tests the engine, not the code) and the Zig version,
+    the way validation will check (``strategy``)."""
     version = await engine.version()
-    report = await check_examples(engine, canary_examples(examples))
+    report = await check_examples(engine, canary_examples(examples), strategy=strategy)
     problems = [f"{row['name']}: {row['reason']}" for row in report.filter(~pl.col("agrees")).iter_rows(named=True)]
     if version != ZIG_VERSION:
         problems.insert(0, f"the {engine.name} engine runs Zig {version}, not {ZIG_VERSION}")

@@ -28,6 +28,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,6 +226,17 @@ async def run_limited(
     )
 
 
+def judge_run(mode: str, ran: Finished, limits: SandboxLimits) -> tuple[Verdict, str, str]:
+    """The verdict, stdout and stderr of a program or test binary that ran in the sandbox."""
+    if SANDBOX_MARKER in ran.stderr:
+        return Verdict.SANDBOX_ERROR, ran.stdout, ran.stderr
+    if ran.timed_out:
+        return Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {limits.run_timeout_s:g} s]"
+    if ran.truncated:
+        return Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr
+    return classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr
+
+
 @dataclass
 class LocalZigEngine:
     """Compile and run Zig code in the sandbox described in the module docstring.
@@ -304,6 +316,9 @@ class LocalZigEngine:
             command = [zig, "build-obj", root.name, f"-femit-bin={output}.o", *options.compiler_args()]
         else:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+        return self._compile_wrapper(command)
+
+    def _compile_wrapper(self, command: list[str]) -> list[str]:
         limits = self.limits
         prlimit = ["prlimit", f"--cpu={int(limits.compile_timeout_s)}", f"--fsize={1024 * MIB}", "--core=0", "--"]
         return ["unshare", "--net", "--", *prlimit, *command]
@@ -329,15 +344,62 @@ class LocalZigEngine:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
         version = await self.version()
+        async with self._slot() as uid:
+            return await self._execute(code, mode, options, uid, version)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[int]:
+        """One of ``concurrency`` slots, and its user id."""
         if self._slots is None:
             self._slots = asyncio.Queue()
             for slot in range(self.concurrency):
                 self._slots.put_nowait(self.uid_base + slot)
         uid = await self._slots.get()
         try:
-            return await self._execute(code, mode, options, uid, version)
+            yield uid
         finally:
             self._slots.put_nowait(uid)
+
+    # --- for zigtune.validation.batch: one compile of many snippets, then one run per snippet ---
+
+    async def compile_in(self, workdir: Path, args: list[str], output_bytes: int) -> Finished:
+        """``zig ARGS`` in ``workdir`` the way a check compiles (no network, CPU and file-size limits,
+        the shared cache, the compile timeout), in one slot."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        async with self._slot():
+            return await run_limited(
+                self._compile_wrapper([str(self._zig), *args]),
+                cwd=workdir,
+                env=self._compiler_env(workdir),
+                timeout_s=self.limits.compile_timeout_s,
+                output_bytes=output_bytes,
+                kill_on_overflow=False,
+            )
+
+    async def run_binary(self, binary: Path, files: dict[str, str], args: list[str]) -> Finished:
+        """``./main ARGS`` the way a check runs a program: ``binary`` as ``main`` in a fresh directory
+        that also holds ``files``, in the run sandbox and under the run limits, in one slot."""
+        runs = self.root / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="run-", dir=runs))
+        try:
+            for name, text in files.items():
+                (workdir / name).write_text(text, encoding="utf-8")
+            os.link(binary, workdir / "main")
+            async with self._slot() as uid:
+                return await self._run(workdir, uid, args)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _run(self, workdir: Path, uid: int, args: list[str]) -> Finished:
+        os.chown(workdir, uid, uid)
+        return await run_limited(
+            [*self._run_argv(workdir, uid, "./main"), *args],
+            cwd=self.root,
+            env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
+            timeout_s=self.limits.run_timeout_s,
+            output_bytes=self.limits.output_bytes,
+        )
 
     async def _execute(self, code: str, mode: str, options: BuildOptions, uid: int, version: str) -> ExecResult:
         started = time.perf_counter()
@@ -369,23 +431,8 @@ class LocalZigEngine:
                 return result(failed, compiled.stdout, compiled.stderr)
             if mode in ("ast-check", "build-obj") or not options.runs_here:
                 return result(Verdict.OK, compiled.stdout, compiled.stderr)
-            os.chown(workdir, uid, uid)
-            ran = await run_limited(
-                self._run_argv(workdir, uid, "./main"),
-                cwd=self.root,
-                env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
-                timeout_s=self.limits.run_timeout_s,
-                output_bytes=self.limits.output_bytes,
-            )
-            if SANDBOX_MARKER in ran.stderr:
-                return result(Verdict.SANDBOX_ERROR, ran.stdout, ran.stderr)
-            if ran.timed_out:
-                return result(
-                    Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {self.limits.run_timeout_s:g} s]"
-                )
-            if ran.truncated:
-                return result(Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr)
-            return result(classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr)
+            ran = await self._run(workdir, uid, [])
+            return result(*judge_run(mode, ran, self.limits))
         except OSError as error:
             return result(Verdict.SANDBOX_ERROR, "", f"{SANDBOX_MARKER} {error}")
         finally:
