@@ -48,7 +48,9 @@ from zigtune.validation.batch_layout import (
     CheckJob,
     attribute_errors,
     batch_compile,
+    batches_of,
     compile_args,
+    exported_names,
     likely_owner,
     names_may_matter,
     names_zigtune_files,
@@ -169,8 +171,8 @@ async def check_jobs(
         for mode in ("test", "run", "build-obj"):
             of_mode = [index for index in shared if jobs[index].mode == mode]
             size = batch_size(len(of_mode), engine.concurrency)
-            for start in range(0, len(of_mode), size):
-                chunk = of_mode[start : start + size]
+            exports = {index: exported_names(jobs[index].code) for index in of_mode}
+            for chunk in batches_of(of_mode, size, exports):
                 batches.append(Batch(engine, mode, chunk, [jobs[i] for i in chunk], version, settle))
         await asyncio.gather(*(batch.check() for batch in batches), *(plain(i) for i in alone))
     assert all(result is not None for result in results)

@@ -27,15 +27,20 @@ from zigtune.validation.sandbox import BuildOptions
 #: The self-hosted x86_64 backend and linker: ~3x less CPU than LLVM for the same code.
 FAST_BACKEND = ("-fno-llvm", "-fno-lld")
 
-#: What a snippet must not contain to share a compile. Each would make a batch behave unlike a plain
-#: check: C and libc, symbols that could collide or need linking, other files, inline assembly, compile
-#: logs (printed apart from the error that names their snippet), the module name ``@src()`` reports,
-#: and error numbers (numbered across the whole compilation, so ``@intFromError`` values, and the order
-#: in which messages list an error set, depend on the other snippets).
+#: What a snippet must not contain (outside comments and strings) to share a compile. Each would make a
+#: batch behave unlike a plain check: C and libc, symbols that need linking or are named at comptime,
+#: other files, inline assembly, compile logs (printed apart from the error that names their snippet),
+#: the module name ``@src()`` reports, and error numbers (numbered across the whole compilation, so
+#: ``@intFromError`` values, and the order in which messages list an error set, depend on the others).
+#: ``export`` is fine: snippets whose exported names meet are put in different batches.
 SHARING_BREAKERS = re.compile(
-    r"@cImport|@cInclude|@embedFile|@compileLog|@src\b|@export\b|@extern\b|\bextern\b|\bexport\b|\basm\b"
-    r"|\blinksection\b|@errorFromInt|@intFromError|@errorCast"
+    r"@cImport|@cInclude|@embedFile|@compileLog|@src\b|@export\b|@extern\b|\basm\b|\blinksection\b"
+    r"|\bextern\s+(?:\"[^\"]*\"\s+)?(?:fn|var|const|threadlocal)\b|@errorFromInt|@intFromError|@errorCast"
 )
+#: An exported symbol: ``export fn name``, ``export var name``, ``export const @"name"``.
+EXPORT = re.compile(r'\bexport\s+(?:fn|var|const)\s+(@"(?:[^"\\\n]|\\.)*"|\w+)')
+#: Names the start code or the C runtime may define: exporting them takes the plain path.
+RESERVED_EXPORTS = {"main", "_start", "memcpy", "memset", "memmove", "memcmp", "strlen", "abort", "exit"}
 #: Declarations ``std`` looks up in the root file (std.start, std.debug, std.options): in a batch the
 #: root is zigtune's, so a snippet that declares one of them takes the plain path.
 ROOT_DECLARATIONS = re.compile(
@@ -47,6 +52,8 @@ SHAREABLE_IMPORTS = {"std", "builtin"}
 
 #: Zig string literals (quoted, and the lines of ``\\`` multiline strings).
 STRING_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|\\\\[^\n]*')
+#: A comment or a literal, whichever starts first: a ``//`` inside a string is not a comment.
+COMMENT_OR_LITERAL = re.compile(r'\\\\[^\n]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//[^\n]*')
 #: A format placeholder that prints a value with its type's name: ``{}``, ``{any}``, ``{?}``, ``{!}``,
 #: ``{*}``, with an optional argument and options (a struct prints as ``main.Point{ .x = 1 }``).
 NAMED_VALUE_PLACEHOLDER = re.compile(r"\{(?:\[\w+\]|\d+)?(?:any|\?|!|\*)?(?::[^{}]*)?\}")
@@ -67,15 +74,55 @@ def plain_reason(job: CheckJob) -> str | None:
         return f"mode {job.mode}"
     if job.options.compiler_args():
         return "build options"
-    found = SHARING_BREAKERS.search(job.code) or ROOT_DECLARATIONS.search(job.code)
+    code = without_comments(job.code)
+    found = SHARING_BREAKERS.search(code) or ROOT_DECLARATIONS.search(code)
     if found:
         return found.group(0)
-    for match in IMPORT.finditer(job.code):
+    reserved = exported_names(job.code) & RESERVED_EXPORTS
+    if reserved:
+        return f"export fn {sorted(reserved)[0]}"
+    for match in IMPORT.finditer(strip_comments(job.code)):
         if match.group(1) not in SHAREABLE_IMPORTS:
             return f'@import("{match.group(1)}")'
-    if "@import(" in IMPORT.sub("", job.code):
-        return "computed @import"
     return None
+
+
+def strip_comments(code: str) -> str:
+    """``code`` without its ``//`` comments (string and character literals kept as they are)."""
+    return COMMENT_OR_LITERAL.sub(lambda match: "" if match.group(0).startswith("//") else match.group(0), code)
+
+
+def without_comments(code: str) -> str:
+    """``code`` without its comments, its string literals emptied (for keyword searches)."""
+
+    def blank(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return "" if text.startswith("//") else '""' if text.startswith(('"', "\\\\")) else text
+
+    return COMMENT_OR_LITERAL.sub(blank, code)
+
+
+def exported_names(code: str) -> set[str]:
+    """The symbols ``code`` exports with ``export`` (``@"..."`` names keep their quotes). Text inside
+    strings may add a name that is not exported: harmless, it only keeps two snippets apart."""
+    return set(EXPORT.findall(strip_comments(code)))
+
+
+def batches_of(indices: list[int], size: int, exports: dict[int, set[str]]) -> list[list[int]]:
+    """``indices`` cut into batches of at most ``size``, in order, no two members exporting one name."""
+    batches: list[list[int]] = []
+    taken: list[set[str]] = []
+    for index in indices:
+        names = exports.get(index, set())
+        for batch, used in zip(batches, taken, strict=True):
+            if len(batch) < size and not names & used:
+                batch.append(index)
+                used |= names
+                break
+        else:
+            batches.append([index])
+            taken.append(set(names))
+    return batches
 
 
 def names_may_matter(code: str, file_name: str) -> bool:
@@ -338,7 +385,7 @@ fn zigtuneSelectedTests() []const std.builtin.TestFn {
 """
 
 
-class TestRunnerPatchError(RuntimeError):
+class RunnerPatchError(RuntimeError):
     """The installed Zig's test runner is not the one the patch was written for."""
 
 
@@ -350,6 +397,6 @@ def patch_test_runner(source: str) -> str:
     """
     for old, new in TEST_RUNNER_PATCHES:
         if source.count(old) != 1:
-            raise TestRunnerPatchError(f"the Zig test runner lacks {old.strip()!r}: is this Zig 0.14.0?")
+            raise RunnerPatchError(f"the Zig test runner lacks {old.strip()!r}: is this Zig 0.14.0?")
         source = source.replace(old, new)
     return source + TEST_RUNNER_ADDITION
