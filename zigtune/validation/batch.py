@@ -215,7 +215,7 @@ class Batch:
                 patched = patch_test_runner(runner.read_text(encoding="utf-8"))
                 (self.workdir / self.runner_name).write_text(patched, encoding="utf-8")
             started = time.perf_counter()
-            clean = await self._analyse(list(range(len(self.jobs))))
+            clean, _ = await self._analyse(list(range(len(self.jobs))))
             await self._build_and_run(clean, started)
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -252,38 +252,51 @@ class Batch:
         )
         return finished, compile, output
 
-    async def _analyse(self, indices: list[int]) -> list[int]:
-        """Sema rounds: the members without compile errors; the others get their verdicts."""
+    async def _analyse(self, indices: list[int], holds_unnamed: bool = False) -> tuple[list[int], bool]:
+        """Sema rounds: the members without compile errors (the others get their verdicts), and whether
+        some error named no member.
+
+        ``holds_unnamed``: the caller knows these members hold such an error (it was not in the other
+        half), so their compile as a whole is skipped and they are split at once. Every member still
+        ends in a compile of its own part, so a wrong guess costs time, never a verdict.
+        """
         clean: list[int] = []
-        pending = indices
+        pending, unnamed_seen = indices, False
         while pending:
-            finished, compile, _ = await self._compile(pending, build=False)
-            if finished.exit_code == 0 and not finished.timed_out:
-                return clean + pending
-            if finished.timed_out:
-                await asyncio.gather(*(self._plain(index) for index in pending))
-                return clean
-            attributed, unattributed = attribute_errors(finished.stderr, compile, self.members, pending)
-            if attributed:
-                await asyncio.gather(*(self._compile_error(index, blocks) for index, blocks in attributed.items()))
-                pending = [index for index in pending if index not in attributed]
-                continue
-            if len(pending) == 1:
-                # Alone, an error that names no snippet is still the snippet's, unless it is zigtune's own.
-                if any(names_zigtune_files(block, compile, self.runner_name) for block in unattributed):
-                    await self._plain(pending[0])
-                else:
-                    await self._compile_error(pending[0], unattributed)
-                return clean
+            if holds_unnamed and len(pending) > 1:
+                unattributed: list[str] = []
+            else:
+                finished, compile, _ = await self._compile(pending, build=False)
+                if finished.exit_code == 0 and not finished.timed_out:
+                    return clean + pending, unnamed_seen
+                if finished.timed_out:
+                    await asyncio.gather(*(self._plain(index) for index in pending))
+                    return clean, unnamed_seen
+                attributed, unattributed = attribute_errors(finished.stderr, compile, self.members, pending)
+                unnamed_seen = unnamed_seen or bool(unattributed)
+                if attributed:
+                    await asyncio.gather(*(self._compile_error(i, blocks) for i, blocks in attributed.items()))
+                    pending = [index for index in pending if index not in attributed]
+                    continue
+                if len(pending) == 1:
+                    # Alone, an error that names no snippet is the snippet's, unless it is in zigtune's files.
+                    if any(names_zigtune_files(block, compile, self.runner_name) for block in unattributed):
+                        await self._plain(pending[0])
+                    else:
+                        await self._compile_error(pending[0], unattributed)
+                    return clean, unnamed_seen
             guess = likely_owner(unattributed, {index: self.jobs[index].code for index in pending})
             if guess is not None:
-                parts = [[guess], [index for index in pending if index != guess]]
-            else:
-                middle = len(pending) // 2
-                parts = [pending[:middle], pending[middle:]]
-            outcomes = await asyncio.gather(*(self._analyse(part) for part in parts))
-            return clean + outcomes[0] + outcomes[1]
-        return clean
+                (alone, _), (rest, _) = await asyncio.gather(
+                    self._analyse([guess]), self._analyse([index for index in pending if index != guess])
+                )
+                return clean + alone + rest, True
+            # Halves one after the other: when the first holds no unnamed error, the second does.
+            middle = len(pending) // 2
+            first, first_unnamed = await self._analyse(pending[:middle])
+            second, _ = await self._analyse(pending[middle:], holds_unnamed=not first_unnamed)
+            return clean + first + second, True
+        return clean, unnamed_seen
 
     async def _build_and_run(self, indices: list[int], started: float) -> None:
         """Build the members with the self-hosted backend and run each; what it cannot build goes plain."""
