@@ -87,7 +87,8 @@ def test_batches_keep_exported_names_apart_and_respect_the_size() -> None:
     exports = {0: {"add"}, 1: {"add"}, 2: set(), 3: {"sub"}, 4: {"add", "sub"}}
     assert batches_of([0, 1, 2, 3, 4], 3, exports) == [[0, 2, 3], [1], [4]]
     assert batches_of(list(range(5)), 2, {}) == [[0, 1], [2, 3], [4]]
-    assert batch_size(1000, 2) == MAX_BATCH and batch_size(10, 2) == 5 and batch_size(0, 2) == 1
+    assert batch_size(128, 2) == MAX_BATCH and batch_size(1000, 2) == 63 and batch_size(260, 2) == 52
+    assert batch_size(10, 2) == 5 and batch_size(0, 2) == 1
 
 
 def test_names_may_matter() -> None:

@@ -10,18 +10,21 @@ strategy="fast")``) gives each snippet the verdict the plain check gives, with f
    options, C, ``extern``/``export``, other imports, root declarations such as ``std_options``) and
    every mode but test/run/build-obj are checked the plain way.
 2. **Compile errors from semantic analysis only.** The batch is first analysed with the plain check's
-   flags and ``-fno-emit-bin``: errors come from Sema, which is the same whatever the backend. Each error
-   belongs to the snippet whose file (or root line) its locations name; that snippet's verdict is
-   ``compile_error`` with its own errors, worded as a plain check words them. The others are analysed
-   again (an error in one file can stop the analysis of the rest). An error that names no snippet
-   splits the batch in two; a snippet left alone with such an error is checked the plain way.
+   flags and ``-fno-emit-bin``: errors come from AstGen and Sema, which are the same whatever the
+   backend. Each error belongs to the snippet whose file (or root line) its locations name; that
+   snippet's verdict is ``compile_error`` with its own errors, worded as a plain check words them. The
+   others are analysed again (an error in one file can stop the analysis of the rest). An error that
+   names no snippet (raised inside ``std``, such as a format string without its arguments) is found by
+   trying the snippet its message quotes, else by halving the batch.
 3. **The self-hosted x86_64 backend** (``-fno-llvm -fno-lld``, ~3x less CPU than LLVM) builds what
    analysed clean. Whatever it fails to build (an instruction it does not support, a crash, a
    linker error) is checked the plain way, with LLVM, so it cannot change a verdict.
 4. **One process per snippet.** Each snippet runs from the shared binary in its own sandboxed process
    under the plain run's limits (tests with ``--zigtune-only``, programs with ``--zigtune-main``, both
    hidden from the snippet), so a panic, a timeout, a leak or a crash is that snippet's alone, and its
-   output is its own.
+   output is its own. A run that may have ended the way it did because of the backend (a timeout, a
+   resource limit, a signal other than a panic's abort: the self-hosted code is slower and its stack
+   frames larger) is checked again the plain way.
 
 One difference is left: in a test batch the snippet's type names carry a prefix. A test snippet that
 fails and might read names (:func:`~zigtune.validation.batch_layout.names_may_matter`) is checked again
@@ -36,6 +39,7 @@ import logging
 import math
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -122,9 +126,20 @@ class Progress:
         )
 
 
+def backend_may_matter(verdict: Verdict, ran: Finished) -> bool:
+    """Could LLVM's code have ended otherwise? The self-hosted backend's code is slower and its stack
+    frames larger, so a timeout, a resource limit or a signal other than a panic's abort (a stack
+    overflow is a segfault) may be the backend's; a panic, an error return or a failed test is the
+    code's (safety checks are inserted before any backend sees the code)."""
+    if verdict in (Verdict.TIMEOUT, Verdict.KILLED):
+        return True
+    return verdict is Verdict.RUNTIME_ERROR and ran.exit_code < 0 and -ran.exit_code != signal.SIGABRT
+
+
 def batch_size(count: int, concurrency: int) -> int:
-    """Enough batches to keep every core compiling, each as large as that allows (up to ``MAX_BATCH``)."""
-    return max(1, min(MAX_BATCH, math.ceil(count / max(1, concurrency))))
+    """At least one batch per core, at most ``MAX_BATCH`` snippets in each, all about the same size."""
+    batches = max(1, concurrency, math.ceil(count / MAX_BATCH))
+    return max(1, math.ceil(count / batches))
 
 
 async def check_jobs(
@@ -214,9 +229,11 @@ class Batch:
                 runner = zig_binary().parent / "lib" / "compiler" / "test_runner.zig"
                 patched = patch_test_runner(runner.read_text(encoding="utf-8"))
                 (self.workdir / self.runner_name).write_text(patched, encoding="utf-8")
-            started = time.perf_counter()
             clean, _ = await self._analyse(list(range(len(self.jobs))))
-            await self._build_and_run(clean, started)
+            await self._build_and_run(clean)
+        except OSError as error:  # the batch's files, not the code: what is left is checked the plain way
+            logger.warning("%s batch %s failed (%s): checking the rest the plain way", self.mode, self.nonce, error)
+            await asyncio.gather(*(self._plain(i) for i, result in enumerate(self.results) if result is None))
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
         assert all(result is not None for result in self.results)
@@ -236,9 +253,8 @@ class Batch:
         output = self.workdir / f"bin_{self._compiles}" if build else None
         target = None if output is None else (f"{output}.o" if self.mode == "build-obj" else str(output))
         args = compile_args(compile, self.members, indices, target, self.runner_name)
-        started = time.perf_counter()
         finished = await self.engine.compile_in(self.workdir, args, BATCH_COMPILE_OUTPUT)
-        elapsed = time.perf_counter() - started
+        elapsed = finished.seconds
         self.compile_seconds += elapsed
         logger.debug(
             "%s batch %s: %s of %d snippets, exit %s%s, %.2f s",
@@ -298,7 +314,7 @@ class Batch:
             return clean + first + second, True
         return clean, unnamed_seen
 
-    async def _build_and_run(self, indices: list[int], started: float) -> None:
+    async def _build_and_run(self, indices: list[int]) -> None:
         """Build the members with the self-hosted backend and run each; what it cannot build goes plain."""
         if not indices:
             return
@@ -310,13 +326,11 @@ class Batch:
             attributed, _ = attribute_errors(finished.stderr, compile, self.members, indices)
             if not attributed and len(indices) > 1:
                 middle = len(indices) // 2
-                await asyncio.gather(
-                    self._build_and_run(indices[:middle], started), self._build_and_run(indices[middle:], started)
-                )
+                await asyncio.gather(self._build_and_run(indices[:middle]), self._build_and_run(indices[middle:]))
                 return
             failed = set(attributed) or set(indices)
             rest = [index for index in indices if index not in failed]
-            await asyncio.gather(*(self._plain(index) for index in failed), self._build_and_run(rest, started))
+            await asyncio.gather(*(self._plain(index) for index in failed), self._build_and_run(rest))
             return
         assert output is not None
         await asyncio.gather(*(self._run(index, output) for index in indices))
@@ -324,6 +338,8 @@ class Batch:
     # --- one member's verdict ---------------------------------------------------------------------
 
     def _settle(self, index: int, result: ExecResult) -> None:
+        if self.results[index] is not None:  # only after a failed batch, when a late result meets the plain one
+            return
         self.results[index] = result
         self.settle(self.indices[index], result)
 
@@ -348,13 +364,13 @@ class Batch:
         if self.mode == "build-obj":
             self._settle(index, self._result(Verdict.OK, "", "", self._share_ms()))
             return
-        started = time.perf_counter()
         ran = await self.engine.run_binary(binary, {member.file_name: job.code}, run_args(self.mode, member, index))
         verdict, stdout, stderr = judge_run(self.mode, ran, self.engine.limits)
-        if verdict is not Verdict.OK and self.mode == "test" and names_may_matter(job.code, member.file_name):
+        names_matter = self.mode == "test" and names_may_matter(job.code, member.file_name)
+        if verdict is not Verdict.OK and (names_matter or backend_may_matter(verdict, ran)):
             await self._plain(index)
             return
-        duration = self._share_ms() + (time.perf_counter() - started) * 1000
+        duration = self._share_ms() + ran.seconds * 1000
         self._settle(index, self._result(verdict, member.plain_text(stdout), member.plain_text(stderr), duration))
 
     def _result(self, verdict: Verdict, stdout: str, stderr: str, duration_ms: float) -> ExecResult:

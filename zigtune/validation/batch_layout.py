@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from zigtune.validation.sandbox import BuildOptions
+from zigtune.validation.sandbox import BuildOptions, SandboxError
 
 #: The self-hosted x86_64 backend and linker: ~3x less CPU than LLVM for the same code.
 FAST_BACKEND = ("-fno-llvm", "-fno-lld")
@@ -385,7 +385,7 @@ fn zigtuneSelectedTests() []const std.builtin.TestFn {
 """
 
 
-class RunnerPatchError(RuntimeError):
+class RunnerPatchError(SandboxError):
     """The installed Zig's test runner is not the one the patch was written for."""
 
 

@@ -162,6 +162,7 @@ class Finished:
     stderr: str
     timed_out: bool = False
     truncated: bool = False
+    seconds: float = 0.0  # wall time of the process
 
 
 def _kill_group(pid: int) -> None:
@@ -179,6 +180,7 @@ async def run_limited(
     kill_on_overflow: bool = True,
 ) -> Finished:
     """Run ``argv`` in its own process group; kill the group on timeout (or on too much output)."""
+    started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -223,6 +225,7 @@ async def run_limited(
         stderr=buffers[1].decode("utf-8", "replace"),
         timed_out=timed_out,
         truncated=truncated,
+        seconds=time.perf_counter() - started,
     )
 
 
