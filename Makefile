@@ -12,15 +12,20 @@ SYSTEM_PACKAGES ?= chromium postgresql
 
 .PHONY: install system-deps run test dev lint
 
-$(BIN)/.installed: pyproject.toml
+# The data pipeline needs the package alone; tests and the UI (training assets) need the extras too.
+$(BIN)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-base
 	$(BIN)/python -m pip install -q -e '.[train,dev]'
 	touch $@
 
 install: $(BIN)/.installed
 
-run: install  ## the main job on embedded defaults: local Zig engine, offline generator, local storage
+run: $(BIN)/.installed-base  ## the main job on embedded defaults: local Zig engine, offline generator, local storage
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster job execute -m zigtune.definitions -j data_pipeline
 

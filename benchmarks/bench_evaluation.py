@@ -1,48 +1,124 @@
-"""Evaluation throughput without a GPU: the gold set's checks with the real Zig, and the openai backend.
+"""Evaluation without a GPU: contamination marking on the real data's shape, and the openai backend.
 
-``python benchmarks/bench_evaluation.py [--docs PATH] [--latency 0.3] [--concurrency 8]``
+``python benchmarks/bench_evaluation.py [--docs PATH] [--latency 0.3] [--concurrency 8] [--suite zigtune_core]``
 
-1. Gold set: builds every gold task from the whole reference and verifies it (each reference program compiled
-   and run by the local Zig sandbox, as ``model_evaluation`` does before asking any model), cold and then
-   again from the verdict cache.
-2. Scoring a "perfect model": the gold tasks' reference programs as completions, checked and scored; its
-   pass@1 must be 1.0 on the verified gold set.
-3. The openai backend against the scripted local server (``tests/openai_server.py``) with a fixed latency per
-   request: all gold prompts × 2 models at ``--concurrency``, against one request at a time.
-Every ratio comes from one run of this script.
+1. Contamination: the offline generator's pairs of the whole reference, split by section as the dataset stage
+   splits them (eval fraction 0.1, seed 3407); the eval split converted to tasks (``eval_split``), and the
+   project's suite, marked against the train split: how many tasks are seen, with what, and how long it takes.
+   The naive rule (any shared 50-character window, no common text left out) is shown beside it.
+2. The openai backend against the scripted local server (``tests/openai_server.py``) with a fixed latency per
+   request: the suite's prompts × 2 models at ``--concurrency``, against one request at a time, then again
+   from the cache.
+Every ratio comes from one run of this script. The judging throughput is the Zig engine's: see
+``benchmarks/check_suite.py`` (the suite's self-check) and the validation benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import polars as pl
+
 from tests.openai_server import OpenAIServer, Reply
+from zigtune.dataset.chatml import conversation_record
+from zigtune.dataset.splitting import assign_splits
 from zigtune.docs.sections import sections_frame, split_sections
+from zigtune.evaluation.contamination import mark_seen, normalise
 from zigtune.evaluation.decoding import Decoding
-from zigtune.evaluation.generation import OpenAIBackend, Prompt
-from zigtune.evaluation.scoring import (
-    BASE,
-    FINE_TUNED,
-    Completion,
-    ModelStamp,
-    check_completions,
-    score_completions,
-    summarize,
-    verified_gold,
-)
-from zigtune.evaluation.tasks import GOLD, build_tasks
+from zigtune.evaluation.eval_split import eval_split_suite
+from zigtune.evaluation.generation import OpenAIBackend
+from zigtune.evaluation.scoring import BASE, FINE_TUNED, ModelStamp
+from zigtune.evaluation.steps import prompts_of, training_texts
+from zigtune.evaluation.suite import Suite, SuiteTask, load_suite
+from zigtune.generation.docs_generator import docs_pairs
 from zigtune.storage.cache import ContentCache
-from zigtune.validation.checking import CheckStats
-from zigtune.validation.sandbox import LocalZigEngine
 
 DEFAULT_DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "zig-0.14.0-docs.md"
+TURN = pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
+
+
+def split_pairs(docs: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    sections = sections_frame(split_sections(docs.read_text(encoding="utf-8")))
+    pairs = pl.DataFrame(docs_pairs(sections).rows)
+    side = assign_splits(pairs["breadcrumb"], 0.1, 3407)
+    pairs = pairs.with_columns(
+        split=pl.col("breadcrumb").replace_strict(side),
+        conversations=pl.struct("instruction", "response").map_elements(
+            lambda row: conversation_record(row["instruction"], row["response"])["conversations"], return_dtype=TURN
+        ),
+    )
+    return pairs.filter(pl.col("split") == "train"), pairs.filter(pl.col("split") == "eval")
+
+
+def naive_seen(tasks: list[SuiteTask], texts: list[str], span: int = 50) -> int:
+    windows = {normalise(t)[i : i + span] for t in texts for i in range(len(normalise(t)) - span + 1)}
+    count = 0
+    for task in tasks:
+        fields = [normalise(task.prompt), normalise(task.reference_solution or "")]
+        count += any(text[i : i + span] in windows for text in fields for i in range(len(text) - span + 1))
+    return count
+
+
+def contamination(docs: Path, suite_name: str) -> Suite:
+    train, held_out = split_pairs(docs)
+    texts = training_texts(train)
+    conversion = eval_split_suite(held_out)
+    suites = [conversion.suite]
+    try:
+        suites.append(load_suite(suite_name))
+    except Exception as error:  # the suite is optional here
+        print(f"suite {suite_name}: not loaded ({error})")
+    print(
+        f"training texts: {len(texts)} ({sum(map(len, texts)):,} characters); eval split: {held_out.height} pairs "
+        f"-> {len(conversion.suite.tasks)} tasks, dropped {dict(conversion.dropped)}"
+    )
+    for suite in suites:
+        started = time.perf_counter()
+        marks = mark_seen(suite.tasks, texts)
+        elapsed = time.perf_counter() - started
+        seen = {task_id: mark for task_id, mark in marks.items() if mark is not None}
+        print(
+            f"{suite.name}: {len(seen)} of {len(suite.tasks)} tasks seen (naive rule: "
+            f"{naive_seen(suite.tasks, texts)}), marked in {elapsed:.2f} s; by field "
+            f"{dict(Counter(mark.field for mark in seen.values()))}"
+        )
+        for task_id, mark in seen.items():
+            print(f"  {task_id}: {mark.field}: {mark.text[:100]!r}")
+    return suites[-1]
+
+
+def openai_backend(suite: Suite, latency: float, concurrency: int) -> None:
+    prompts = prompts_of([suite], [])
+    server = OpenAIServer(latency=latency)
+    server.responder = lambda request: Reply("```zig\nconst x = 1;\n```")
+    stamps = {BASE: ModelStamp("base", None, "openai"), FINE_TUNED: ModelStamp("tuned", "adapter-1", "openai")}
+    try:
+        walls = {}
+        with tempfile.TemporaryDirectory() as directory:
+            for label, level in (("1", 1), (str(concurrency), concurrency), ("cached", concurrency)):
+                cache = ContentCache(Path(directory) / ("shared" if label != "1" else "serial"))
+                backend = OpenAIBackend(server.base_url, "none", concurrency=level, cache=cache)
+                server.peak_in_flight, before = 0, len(server.requests)
+                started = time.perf_counter()
+                answered, stats = backend.generate(stamps, prompts, Decoding())
+                walls[label] = time.perf_counter() - started
+                sent = len(server.requests) - before
+                bound = sent * latency / level
+                print(
+                    f"openai backend, concurrency {level} ({label}): {len(answered)} replies, {sent} requests, "
+                    f"{stats.cached} cached, {walls[label]:.2f} s (bound {bound:.2f} s, peak in flight "
+                    f"{server.peak_in_flight})"
+                )
+        print(f"speedup at concurrency {concurrency}: {walls['1'] / walls[str(concurrency)]:.1f}x")
+    finally:
+        server.close()
 
 
 def main() -> None:
@@ -50,64 +126,10 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--suite", default="zigtune_core")
     arguments = parser.parse_args()
-
-    sections = sections_frame(split_sections(arguments.docs.read_text(encoding="utf-8")))
-    task_set = build_tasks(None, sections, set(), sources=(GOLD,))
-    print(f"gold candidates: {task_set.tasks.height}; left out: {dict(task_set.dropped)}")
-    with tempfile.TemporaryDirectory() as directory:
-        root = Path(directory)
-        engine, cache = LocalZigEngine(root / "sandbox"), ContentCache(root / "verdicts")
-        timings = {}
-        for label in ("cold", "cached"):
-            stats = CheckStats()
-            started = time.perf_counter()
-            tasks, unsolvable = asyncio.run(verified_gold(task_set.tasks, engine, cache, stats))
-            timings[label] = time.perf_counter() - started
-            print(
-                f"verify gold ({label}): {timings[label]:.2f} s, {stats.compiled} compiled, {stats.cached} cached, "
-                f"{tasks.height} kept, {unsolvable} unsolvable"
-            )
-        print(f"cache speedup: {timings['cold'] / timings['cached']:.0f}x")
-
-        completions = [
-            Completion(row["task_id"], role, 0, f"```zig\n{row['reference_code']}```")
-            for role in (BASE, FINE_TUNED)
-            for row in tasks.iter_rows(named=True)
-        ]
-        stats = CheckStats()
-        started = time.perf_counter()
-        results = asyncio.run(check_completions(completions, engine, cache, stats))
-        stamps = {BASE: ModelStamp("reference", None, "none"), FINE_TUNED: ModelStamp("reference", "-", "none")}
-        frame = score_completions(tasks, completions, results, stamps, Decoding(), "0.14.0", engine.name)
-        summary = summarize(frame)
-        elapsed = time.perf_counter() - started
-        print(
-            f"score {len(completions)} perfect completions: {elapsed:.2f} s ({stats.cached} verdicts cached); "
-            f"pass@1 {summary['pass_at_1'].to_list()}"
-        )
-
-    prompts = [Prompt(row["task_id"], row["messages"]) for row in tasks.iter_rows(named=True)]
-    server = OpenAIServer(latency=arguments.latency)
-    server.responder = lambda request: Reply("```zig\nconst x = 1;\n```")
-    stamps = {BASE: ModelStamp("base", None, "openai"), FINE_TUNED: ModelStamp("tuned", None, "openai")}
-    try:
-        walls = {}
-        for concurrency in (1, arguments.concurrency):
-            backend = OpenAIBackend(server.base_url, "none", concurrency=concurrency)
-            server.peak_in_flight = 0
-            started = time.perf_counter()
-            answered, _ = backend.generate(stamps, prompts, Decoding())
-            walls[concurrency] = time.perf_counter() - started
-            bound = len(answered) * arguments.latency / concurrency
-            print(
-                f"openai backend, concurrency {concurrency}: {len(answered)} requests in {walls[concurrency]:.2f} s "
-                f"(bound {bound:.2f} s, {bound / walls[concurrency]:.0%} of bound, peak in flight "
-                f"{server.peak_in_flight})"
-            )
-        print(f"speedup at concurrency {arguments.concurrency}: {walls[1] / walls[arguments.concurrency]:.1f}x")
-    finally:
-        server.close()
+    suite = contamination(arguments.docs, arguments.suite)
+    openai_backend(suite, arguments.latency, arguments.concurrency)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Benchmark: LLM generation over the full Zig 0.14 reference against a local server with fixed latency.
+"""Benchmark: LLM generation against local OpenAI-compatible servers (tests/openai_server.py).
 
-Measures, in one run:
+``--scenario throughput`` (the full Zig 0.14 reference, a server with fixed latency) measures, in one run:
 - the concurrent generator (``zigtune.generation.llm.generate_pairs``, concurrency 16, no client pacing)
   against the original write-up's serial loop (sync ``openai.OpenAI``, one section and round at a
   time). The serial loop is timed on a subset of sections and extrapolated per call to the full
@@ -8,8 +8,14 @@ Measures, in one run:
 - the concurrent run against its bound ``calls × latency / concurrency``;
 - an unchanged re-run: calls made (should be 0) and its wall time.
 
-The server is tests/openai_server.py (a real aiohttp server on 127.0.0.1) with a fixed per-request
-latency. Usage: ``python benchmarks/bench_generation.py [--latency 0.3] [--concurrency 16]``.
+``--scenario one-slot`` runs 40 sections against a server that works on one request at a time, 1 s per
+reply, starting at 16 in flight with a 5 s timeout, twice: with adaptive concurrency (AIMD window and
+latency-sized timeouts) and without (a fixed window and timeout, as before). It reports the requests
+dropped at their timeout, the requests the server worked on for a client that had gone, failures, the
+concurrency reached and the wall time.
+
+The server is tests/openai_server.py (a real aiohttp server on 127.0.0.1). Usage:
+``python benchmarks/bench_generation.py [--scenario all|throughput|one-slot] [--latency 0.3] [--concurrency 16]``.
 """
 
 from __future__ import annotations
@@ -29,14 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.openai_server import OpenAIServer  # noqa: E402
 from zigtune.docs.sections import sections_frame, split_sections  # noqa: E402
-from zigtune.generation.llm import (  # noqa: E402
-    CallStats,
-    GenerationResult,
-    GenerationSettings,
-    SectionInput,
-    build_client,
-    generate_pairs,
-)
+from zigtune.generation.calls import CallSettings, CallStats, build_client  # noqa: E402
+from zigtune.generation.llm import GenerationResult, GenerationSettings, SectionInput, generate_pairs  # noqa: E402
 from zigtune.generation.prompts import PromptTemplates, load_templates  # noqa: E402
 from zigtune.storage.cache import ContentCache  # noqa: E402
 
@@ -44,18 +44,23 @@ DOCS = ROOT.parent / "shared" / "data" / "zig-0.14.0-docs.md"
 
 
 def concurrent_run(
-    server: OpenAIServer, sections: list[SectionInput], cache_dir: Path, settings: GenerationSettings
+    server: OpenAIServer,
+    sections: list[SectionInput],
+    cache_dir: Path,
+    calls: CallSettings,
+    settings: GenerationSettings | None = None,
 ) -> GenerationResult:
     stats = CallStats()
 
     async def run() -> GenerationResult:
-        client = build_client(base_url=server.base_url, api_key="bench", timeout=60, max_retries=2, stats=stats)
+        client = build_client(base_url=server.base_url, api_key="bench", stats=stats, timeout=600)
         try:
             return await generate_pairs(
                 sections,
                 client=client,
                 cache=ContentCache(cache_dir),
                 templates=load_templates(),
+                calls=calls,
                 settings=settings,
                 stats=stats,
             )
@@ -77,7 +82,7 @@ def original_serial_loop(server: OpenAIServer, sections: list[SectionInput], tem
         iteration, last_response = 0, None
         while True:
             prompt = (
-                templates.render_continuation(last_response)
+                templates.render_continuation(content, last_response)
                 if is_long and last_response
                 else templates.render_first_round(content)
             )
@@ -97,22 +102,15 @@ def original_serial_loop(server: OpenAIServer, sections: list[SectionInput], tem
     return calls
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.3)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--docs", type=Path, default=DOCS, help="the reference as markdown")
-    parser.add_argument("--serial-sections", type=int, default=24, help="sections timed in the serial baseline")
-    arguments = parser.parse_args()
-
+def throughput(arguments: argparse.Namespace) -> dict[str, object]:
     frame = sections_frame(split_sections(arguments.docs.read_text(encoding="utf-8")))
     sections = [SectionInput(r["section_id"], r["breadcrumb"], r["text"]) for r in frame.iter_rows(named=True)]
-    settings = GenerationSettings(max_concurrency=arguments.concurrency, requests_per_minute=0)
+    calls = CallSettings(max_concurrency=arguments.concurrency, requests_per_minute=0)
     server = OpenAIServer(latency=arguments.latency)
     try:
         with tempfile.TemporaryDirectory() as cache_dir:
-            first = concurrent_run(server, sections, Path(cache_dir), settings)
-            rerun = concurrent_run(server, sections, Path(cache_dir), settings)
+            first = concurrent_run(server, sections, Path(cache_dir), calls)
+            rerun = concurrent_run(server, sections, Path(cache_dir), calls)
         # Serial subset: evenly spaced eligible sections, so long and short ones are both in it.
         eligible = [s for s in sections if len(s.text.strip()) > 200]
         subset = eligible[:: max(1, len(eligible) // arguments.serial_sections)][: arguments.serial_sections]
@@ -122,19 +120,18 @@ def main() -> None:
     finally:
         server.close()
 
-    calls = first.stats.calls_made
+    made = first.stats.calls_made
     per_call = serial_seconds / serial_calls
-    serial_estimate = per_call * calls
-    bound = calls * arguments.latency / arguments.concurrency
-    report = {
+    serial_estimate = per_call * made
+    bound = made * arguments.latency / arguments.concurrency
+    return {
         "sections": first.sections_seen,
-        "sections_sent": first.sections_seen - first.sections_skipped,
-        "calls": calls,
+        "sections_sent": first.sections_sent,
+        "calls": made,
         "pairs": len(first.pairs),
         "rejects": len(first.rejects),
         "latency_s": arguments.latency,
-        "concurrency": arguments.concurrency,
-        "peak_in_flight": first.stats.peak_in_flight,
+        "concurrency": first.stats.concurrency.as_dict() if first.stats.concurrency else {},
         "concurrent_wall_s": round(first.wall_seconds, 2),
         "bound_s": round(bound, 2),
         "bound_efficiency": round(bound / first.wall_seconds, 3),
@@ -147,6 +144,55 @@ def main() -> None:
         "rerun_calls_cached": rerun.stats.calls_cached,
         "rerun_wall_s": round(rerun.wall_seconds, 3),
     }
+
+
+def one_slot(arguments: argparse.Namespace) -> dict[str, object]:
+    sections = [
+        SectionInput(f"s{i}", f"S{i}", f"## Section {i}\n\n" + f"words of section {i} " * 40) for i in range(40)
+    ]
+    report: dict[str, object] = {"sections": 40, "reply_s": 1.0, "slots": 1, "start_concurrency": 16, "timeout_s": 5.0}
+    for adaptive in (True, False):
+        server = OpenAIServer(latency=1.0, slots=1)
+        calls = CallSettings(
+            max_concurrency=16,
+            timeout_seconds=5.0,
+            requests_per_minute=0,
+            adaptive_concurrency=adaptive,
+            structured_output="off",
+        )
+        try:
+            with tempfile.TemporaryDirectory() as cache_dir:
+                result = concurrent_run(
+                    server, sections, Path(cache_dir), calls, GenerationSettings(max_failed_share=1.0)
+                )
+        finally:
+            server.close()
+        report["adaptive" if adaptive else "fixed"] = {
+            "wall_s": round(result.wall_seconds, 1),
+            "sections_done": result.sections_sent - len(result.failures),
+            "sections_failed": len(result.failures),
+            "requests_sent": result.stats.requests_sent,
+            "dropped_at_timeout": result.stats.timeouts,
+            "server_work_for_gone_clients": server.abandoned,
+            "retries": result.stats.retries,
+            "concurrency": result.stats.concurrency.as_dict() if result.stats.concurrency else {},
+        }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=("all", "throughput", "one-slot"), default="all")
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--docs", type=Path, default=DOCS, help="the reference as markdown")
+    parser.add_argument("--serial-sections", type=int, default=24, help="sections timed in the serial baseline")
+    arguments = parser.parse_args()
+    report: dict[str, object] = {}
+    if arguments.scenario in ("all", "throughput"):
+        report["throughput"] = throughput(arguments)
+    if arguments.scenario in ("all", "one-slot"):
+        report["one_slot"] = one_slot(arguments)
     print(json.dumps(report, indent=2))
 
 

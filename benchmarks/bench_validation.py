@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.snippet_corpus import DEFAULT_DOCS, Snippet, corpus  # noqa: E402
 from zigtune.validation.batch import check_jobs  # noqa: E402
-from zigtune.validation.batch_layout import CheckJob, plain_reason  # noqa: E402
+from zigtune.validation.batch_layout import BatchJob, plain_reason  # noqa: E402
+from zigtune.validation.checking import analysable_codes  # noqa: E402
 from zigtune.validation.sandbox import LocalZigEngine  # noqa: E402
 from zigtune.validation.verdicts import ExecResult  # noqa: E402
 
@@ -60,9 +61,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def analysable_jobs(snippets: list[Snippet]) -> list[BatchJob]:
+    """The snippets as validation compiles them: every declaration referenced (``check_codes`` does this)."""
+    compiled = asyncio.run(analysable_codes([s.code for s in snippets if s.mode != "ast-check"]))
+    return [BatchJob(compiled.get(snippet.code, snippet.code), snippet.mode) for snippet in snippets]
+
+
 def timed(label: str, cache: str, strategy: str, root: Path, concurrency: int, snippets: list[Snippet]) -> Row:
     engine = LocalZigEngine(root, concurrency=concurrency)
-    jobs = [CheckJob(snippet.code, snippet.mode) for snippet in snippets]
+    jobs = analysable_jobs(snippets)
     load_before = os.getloadavg()[0]
     cpu, started = children_cpu(), time.perf_counter()
     results = asyncio.run(check_jobs(engine, jobs, strategy=strategy, log=lambda line: print(f"  {line}", flush=True)))
@@ -147,7 +154,7 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="zigtune-bench-"))
     plain_root, fast_root = work / "plain", work / "fast"
     faults = Counter(snippet.fault for snippet in snippets)
-    alone = sum(plain_reason(CheckJob(snippet.code, snippet.mode)) is not None for snippet in snippets)
+    alone = sum(plain_reason(BatchJob(snippet.code, snippet.mode)) is not None for snippet in snippets)
     print(f"{count} snippets ({faults['none']} dataset, {count - faults['none']} broken: {dict(faults)})")
     print(f"modes {dict(Counter(snippet.mode for snippet in snippets))}; {alone} must be checked alone")
     print(f"{cores} cores; load average {os.getloadavg()}; sandboxes under {work}", flush=True)

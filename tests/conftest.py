@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -106,3 +110,30 @@ def codapi_server(zig_sandbox_root: Path):
     server = CodapiServer(zig_sandbox_root)
     yield server
     server.close()
+
+
+#: The environment variable that carries the planted secret (see ``planted_secret``).
+SECRET_ENV = "ZIGTUNE_PLANTED_SECRET"
+
+
+@pytest.fixture(scope="session")
+def planted_secret() -> tuple[Path, str]:
+    """A secret file on the host that everyone may read, and the same secret in this process's environment.
+
+    World-readable on purpose: only the sandbox, not file permissions, may keep snippets from it.
+    Tests search every output, table and metadata entry for the value.
+    """
+    value = f"zigtune-planted-secret-{secrets.token_hex(8)}"
+    directory = Path(tempfile.mkdtemp(prefix="zigtune-secret-"))
+    directory.chmod(0o755)
+    path = directory / "secret.txt"
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o644)
+    previous = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = value
+    yield path, value
+    if previous is None:
+        os.environ.pop(SECRET_ENV, None)
+    else:
+        os.environ[SECRET_ENV] = previous
+    shutil.rmtree(directory, ignore_errors=True)

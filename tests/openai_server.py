@@ -8,10 +8,15 @@ A real aiohttp server on 127.0.0.1 (its own event loop in a background thread), 
 - ``server.responder`` (a function of the request body) answers everything else; the default one
   returns two well-formed pairs derived from the prompt, as ``{"pairs": [...]}`` when the request
   asks for a ``json_schema`` response format and the server supports it, else as JSONL;
-- ``latency`` delays every reply; ``supports_json_schema=False`` answers 400 to ``response_format``.
+- ``latency`` delays every reply; ``slots=1`` makes it a server that works on one request at a time
+  (the others wait their turn, as llama.cpp with one slot does), so latency grows with the queue;
+- ``refuse`` maps a ``response_format`` type to the (status, message) the server answers it with, e.g.
+  ``{"json_schema": (500, "Input should be 'text' or 'json_object'")}`` as one real server does;
+  ``supports_json_schema=False`` is ``{"json_schema": (400, ...)}``.
 
-It records every request (body and headers), counts requests in flight and their peak, and lets a
-test wait for a condition without sleeping (``wait_until``). Run it alone with
+It records every request (body and headers), counts requests in flight and their peak, counts the
+requests whose client had gone by the time the reply was ready (``abandoned``: dropped work), and
+lets a test wait for a condition without sleeping (``wait_until``). Run it alone with
 ``python tests/openai_server.py --latency 0.3``.
 """
 
@@ -33,7 +38,8 @@ from aiohttp import web
 
 @dataclass
 class Reply:
-    """One scripted answer. ``content=None`` means: whatever the default responder would say."""
+    """One scripted answer. ``content=None`` means: whatever the default responder would say; with an
+    error ``status``, ``content`` is the error's message."""
 
     content: str | None = None
     status: int = 200
@@ -53,20 +59,24 @@ class RecordedRequest:
         return self.body["messages"][-1]["content"]
 
     @property
+    def response_format(self) -> str:
+        return (self.body.get("response_format") or {}).get("type", "text")
+
+    @property
     def structured(self) -> bool:
-        return (self.body.get("response_format") or {}).get("type") == "json_schema"
+        return self.response_format == "json_schema"
 
 
 def default_pairs(prompt: str) -> list[dict[str, str]]:
-    """Two pairs that depend only on the prompt: one concept, one code."""
+    """Two pairs whose instructions depend on the prompt: one concept, one code (the same program each time,
+    so a test that checks the code compiles it once)."""
     tag = hashlib.sha256(prompt.encode()).hexdigest()[:8]
     return [
         {"instruction": f"What does this section explain? ({tag})", "response": f"It explains topic {tag}."},
         {
             "instruction": f"Write a Zig program for topic {tag}.",
-            "response": '```zig\nconst std = @import("std");\n\npub fn main() void {\n    std.debug.print("'
-            + tag
-            + '\\n", .{});\n}\n```',
+            "response": '```zig\nconst std = @import("std");\n\npub fn main() void {\n'
+            '    std.debug.print("hello from the test server\\n", .{});\n}\n```',
         },
     ]
 
@@ -76,10 +86,24 @@ def jsonl(pairs: list[dict[str, str]]) -> str:
 
 
 class OpenAIServer:
-    def __init__(self, *, latency: float = 0.0, supports_json_schema: bool = True, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        supports_json_schema: bool = True,
+        api_key: str | None = None,
+        slots: int | None = None,
+        refuse: dict[str, tuple[int, str]] | None = None,
+        port: int = 0,
+    ) -> None:
         self.latency = latency
-        self.supports_json_schema = supports_json_schema
         self.api_key = api_key
+        self.refuse = dict(refuse or {})
+        if not supports_json_schema:
+            self.refuse.setdefault("json_schema", (400, "response_format json_schema is not supported by this model"))
+        self.slots = slots
+        self.abandoned = 0
+        self.requested_port = port
         self.script: deque[Reply] = deque()
         self.responder: Callable[[RecordedRequest], Reply] = self.default_reply
         self.requests: list[RecordedRequest] = []
@@ -101,7 +125,7 @@ class OpenAIServer:
 
     def default_reply(self, request: RecordedRequest) -> Reply:
         pairs = default_pairs(request.prompt)
-        if request.structured:
+        if request.response_format in ("json_schema", "json_object"):
             return Reply(json.dumps({"pairs": pairs}))
         return Reply(jsonl(pairs))
 
@@ -119,7 +143,8 @@ class OpenAIServer:
         app.router.add_post("/v1/chat/completions", self._chat)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._slot = asyncio.Semaphore(self.slots) if self.slots else None
+        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port)
         await site.start()
         return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -139,12 +164,20 @@ class OpenAIServer:
     async def _answer(self, http_request: web.Request, request: RecordedRequest) -> web.Response:
         if self.api_key is not None and http_request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _error(401, "invalid api key", "authentication_error")
+        if request.response_format in self.refuse:  # a server validates the request before it queues it
+            status, message = self.refuse[request.response_format]
+            return _error(status, message, "invalid_request_error")
         reply = self.script.popleft() if self.script else self.responder(request)
-        await asyncio.sleep(self.latency + reply.delay)
-        if request.structured and not self.supports_json_schema:
-            return _error(400, "response_format json_schema is not supported by this model", "invalid_request_error")
+        if self._slot is not None:
+            async with self._slot:  # one request worked on at a time per slot; the rest wait their turn
+                await asyncio.sleep(self.latency + reply.delay)
+        else:
+            await asyncio.sleep(self.latency + reply.delay)
+        if http_request.transport is None or http_request.transport.is_closing():
+            self.abandoned += 1  # the client gave up: this work is lost
         if reply.status != 200:
-            return _error(reply.status, f"scripted status {reply.status}", "server_error", reply.headers)
+            message = reply.content or f"scripted status {reply.status}"
+            return _error(reply.status, message, "server_error", reply.headers)
         content = reply.content if reply.content is not None else self.default_reply(request).content or ""
         prompt_chars = sum(len(message["content"]) for message in request.body["messages"])
         payload = {
@@ -192,8 +225,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
     parser.add_argument("--no-json-schema", action="store_true", help="answer 400 to response_format json_schema")
+    parser.add_argument("--slots", type=int, default=None, help="requests worked on at once (default: all)")
+    parser.add_argument("--port", type=int, default=0)
     arguments = parser.parse_args()
-    server = OpenAIServer(latency=arguments.latency, supports_json_schema=not arguments.no_json_schema)
+    server = OpenAIServer(
+        latency=arguments.latency,
+        supports_json_schema=not arguments.no_json_schema,
+        slots=arguments.slots,
+        port=arguments.port,
+    )
     print(server.base_url, flush=True)
     try:
         threading.Event().wait()

@@ -98,7 +98,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_model_dir(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
     reference,  # noqa: F811
     tiny_model_dir: Path,
@@ -136,7 +135,9 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
         "training": executor,
         "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
     }
-    evaluation_config = {"ops": {"model_evaluation": {"config": {"max_new_tokens": 8, "batch_size": 4}}}}
+    evaluation_config = {
+        "ops": {"model_evaluation": {"config": {"max_new_tokens": 8, "batch_size": 4, "suites": ["eval_split"]}}}
+    }
     dataset_config = {"ops": {"chatml_dataset": {"config": {"eval_fraction": 0.5, "seed": 1}}}}
     with dg.instance_for_test() as instance:
         run_ids = []

@@ -9,7 +9,6 @@ snippet is never hidden by the ones that pass beside it) and a seeded sample of 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -19,8 +18,8 @@ import pytest
 from tests.snippet_corpus import BACKEND_GAP, FAULTS, break_code, corpus
 from zigtune.validation.batch import MAX_BATCH, Progress, batch_size, check_jobs
 from zigtune.validation.batch_layout import (
+    BatchJob,
     BatchMember,
-    CheckJob,
     RunnerPatchError,
     attribute_errors,
     batch_compile,
@@ -34,7 +33,8 @@ from zigtune.validation.batch_layout import (
     plain_reason,
     without_comments,
 )
-from zigtune.validation.sandbox import BuildOptions, LocalZigEngine, zig_binary
+from zigtune.validation.checking import analysable_codes
+from zigtune.validation.sandbox import DEFAULT_TARGET, BuildOptions, LocalZigEngine, zig_binary
 from zigtune.validation.verdicts import Verdict
 
 STD = 'const std = @import("std");\n'
@@ -55,6 +55,12 @@ def _members(count: int, file_name: str = "main.zig") -> list[BatchMember]:
         (STD + 'test "a" {}\n', "test", BuildOptions(file_name="named.zig"), None),
         (STD + 'test "a" {}\n', "test", BuildOptions(link_libc=True), "build options"),
         (STD + 'test "a" {}\n', "test", BuildOptions(target="wasm32-wasi"), "build options"),
+        (
+            'const t = @import("t.zig");\ntest {}\n',
+            "test",
+            BuildOptions(extra_files=(("t.zig", "pub const a = 1;\n"),)),
+            "files beside the root",
+        ),
         ("pub fn main() void {}\n", "ast-check", BuildOptions(), "mode ast-check"),
         ('const c = @cImport(@cInclude("stdio.h"));\n', "build-obj", BuildOptions(), "@cImport"),
         ("const S = extern struct { a: u8 };\ntest {}\n", "test", BuildOptions(), None),
@@ -73,7 +79,7 @@ def _members(count: int, file_name: str = "main.zig") -> list[BatchMember]:
     ],
 )
 def test_plain_reason(code: str, mode: str, options: BuildOptions, reason: str | None) -> None:
-    assert plain_reason(CheckJob(code, mode, options)) == reason
+    assert plain_reason(BatchJob(code, mode, options)) == reason
 
 
 def test_comments_and_strings_do_not_count_as_code() -> None:
@@ -117,8 +123,8 @@ def test_roots_give_each_member_its_lines() -> None:
         f'2 => return zigtuneCallMain(@import("s2_{NONCE}")),',
     }
     args = compile_args(run_root, members, [1, 2], "out", "runner.zig")
-    assert args[:5] == ["build-exe", "--dep", f"s1_{NONCE}", "--dep", f"s2_{NONCE}"]
-    assert args[5:] == [
+    assert args[:7] == ["build-exe", "-target", DEFAULT_TARGET, "--dep", f"s1_{NONCE}", "--dep", f"s2_{NONCE}"]
+    assert args[7:] == [
         "-Mroot=root.zig",
         f"-Ms1_{NONCE}=s1_{NONCE}/main.zig",
         f"-Ms2_{NONCE}=s2_{NONCE}/main.zig",
@@ -129,6 +135,8 @@ def test_roots_give_each_member_its_lines() -> None:
     assert compile_args(test_root, members, [0, 2], None, "runner.zig") == [
         "test",
         "root.zig",
+        "-target",
+        DEFAULT_TARGET,
         "--test-runner",
         "runner.zig",
         "--test-no-exec",
@@ -213,7 +221,12 @@ def test_an_unknown_strategy_is_refused(tmp_path: Path) -> None:
 # --- with the real compiler -------------------------------------------------------------------------
 
 #: Both strategies compile everything in these tests: with a cold compiler cache on two busy cores, minutes.
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
+#: The code is compiled as check_codes compiles it: with every declaration referenced.
+
+
+def _analysable(jobs: list[BatchJob]) -> list[BatchJob]:
+    compiled = asyncio.run(analysable_codes([job.code for job in jobs if job.mode != "ast-check"]))
+    return [replace(job, code=compiled.get(job.code, job.code)) for job in jobs]
 
 
 def _test(body: str, name: str = "t") -> str:
@@ -274,14 +287,13 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def mixed(zig_sandbox_root: Path) -> dict[str, object]:
     engine = LocalZigEngine(zig_sandbox_root)
-    jobs = [CheckJob(code, mode) for code, mode in MIXED.values()]
+    jobs = _analysable([BatchJob(code, mode) for code, mode in MIXED.values()])
     lines: list[str] = []
     fast = asyncio.run(check_jobs(engine, jobs, strategy="fast", log=lines.append))
     plain = asyncio.run(check_jobs(engine, jobs, strategy="plain"))
     return {"fast": dict(zip(MIXED, fast, strict=True)), "plain": dict(zip(MIXED, plain, strict=True)), "log": lines}
 
 
-@needs_root
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_each_snippet_of_a_batch_gets_its_own_verdict(mixed: dict) -> None:
@@ -290,7 +302,6 @@ def test_each_snippet_of_a_batch_gets_its_own_verdict(mixed: dict) -> None:
     assert not Path("/var/zigtune-victim").exists()
 
 
-@needs_root
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_a_batched_snippet_reads_like_a_plain_check(mixed: dict) -> None:
@@ -298,7 +309,8 @@ def test_a_batched_snippet_reads_like_a_plain_check(mixed: dict) -> None:
     # programs are modules: type names, argv (the selector is hidden) and output are a plain run's
     assert fast["prints_names"].stdout == plain["prints_names"].stdout == "main.Point{ .x = 1 } main.Point 1\n"
     # the test runner prints the plain test names, and each snippet's summary is its own
-    assert fast["fails"].stderr.startswith("1/1 main.test.t...FAIL (TestUnexpectedResult)")
+    first_lines = "1/1 main.test.t...expected 3, found 2\nFAIL (TestExpectedEqual)\n"
+    assert fast["fails"].stderr.startswith(first_lines) and plain["fails"].stderr.startswith(first_lines)
     assert "0 passed; 0 skipped; 1 failed." in fast["fails"].stderr
     assert "1 tests leaked memory" in fast["leaks"].stderr and "1 errors were logged" in fast["logs_an_error"].stderr
     assert "All 1 tests passed." in fast["passes_too"].stderr
@@ -312,7 +324,6 @@ def test_a_batched_snippet_reads_like_a_plain_check(mixed: dict) -> None:
     assert mixed["log"][-1].startswith(f"checked {len(MIXED)}/{len(MIXED)} (100%)")
 
 
-@needs_root
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_fast_and_plain_agree_on_a_sample_of_the_corpus(zig_sandbox_root: Path) -> None:
@@ -323,7 +334,7 @@ def test_fast_and_plain_agree_on_a_sample_of_the_corpus(zig_sandbox_root: Path) 
     sample += rng.sample([s for s in snippets if s.fault == "none"], 3)
     assert len(faults) >= 12  # the dataset's code and every kind of breakage
     engine = LocalZigEngine(zig_sandbox_root)
-    jobs = [CheckJob(snippet.code, snippet.mode) for snippet in sample]
+    jobs = _analysable([BatchJob(snippet.code, snippet.mode) for snippet in sample])
     fast = asyncio.run(check_jobs(engine, jobs, strategy="fast"))
     plain = asyncio.run(check_jobs(engine, jobs, strategy="plain"))
     differ = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -28,15 +27,20 @@ from zigtune.validation.checking import VALIDATED_PAIRS_SCHEMA
 
 
 def validated_from(pairs: pl.DataFrame, verdict: str = "ok") -> pl.DataFrame:
-    """``pairs`` as the validation stage leaves them: code pairs passed, concept pairs without code."""
+    """``pairs`` as the validation stage leaves them: code pairs with ``verdict``, concept pairs passed
+    by the API names of their prose."""
     has_code = pl.col("kind") == "code"
     return (
         pairs.with_columns(
             code=pl.when(has_code).then(pl.col("response")),
             has_code=has_code,
             check_mode=pl.when(has_code).then(pl.lit("run")),
-            verdict=pl.when(has_code).then(pl.lit(verdict)).otherwise(pl.lit("no_code")),
-            passed=has_code,
+            api_names=pl.lit([], dtype=pl.List(pl.Utf8)),
+            unknown_apis=pl.lit([], dtype=pl.List(pl.Utf8)),
+            checked_by=pl.when(has_code).then(pl.lit("code")).otherwise(pl.lit("api_names")),
+            unchecked_reason=pl.lit(None, dtype=pl.Utf8),
+            verdict=pl.when(has_code).then(pl.lit(verdict)).otherwise(pl.lit("ok")),
+            passed=pl.when(has_code).then(pl.lit(verdict == "ok")).otherwise(pl.lit(True)),
             stdout=pl.lit(""),
             stderr=pl.lit(""),
             duration_ms=pl.lit(1.0),
@@ -205,6 +209,35 @@ def test_bad_inputs_fail_with_one_clear_line(reference) -> None:
         build_dataset(reference["validated"].drop("verdict"), reference["sections"], DatasetSettings())
 
 
+def test_unchecked_pairs_are_left_out_unless_a_setting_keeps_them(reference) -> None:
+    concept = pl.col("kind") == "concept"
+    marked = reference["validated"].with_columns(
+        verdict=pl.when(concept).then(pl.lit("unchecked")).otherwise(pl.col("verdict")),
+        passed=~concept,
+        checked_by=pl.when(concept).then(pl.lit(None, dtype=pl.Utf8)).otherwise(pl.col("checked_by")),
+        unchecked_reason=pl.when(concept).then(pl.lit("no code and no Zig API name to check")),
+    )
+    unchecked = marked.filter(concept).height
+    build = build_dataset(marked, reference["sections"], DatasetSettings())
+    assert set(build.rows["verdict"]) == {"ok"} and build.unchecked_left_out == unchecked > 0
+    kept = build_dataset(marked, reference["sections"], DatasetSettings(keep_unchecked=True))
+    assert set(kept.rows["verdict"]) == {"ok", "unchecked"} and kept.unchecked_left_out == 0
+    funnel = Funnel.from_frames(
+        build,
+        sections=reference["sections"],
+        qa_pairs=reference["qa_pairs"],
+        qa_rejects=pl.DataFrame(schema=QA_REJECTS_SCHEMA),
+        validated=marked,
+        rejected=marked.head(0),
+    )
+    assert (funnel.validated, funnel.unchecked, funnel.unchecked_kept) == (marked.height - unchecked, unchecked, 0)
+    card = dataset_card(build, funnel)
+    assert f"{funnel.validated} passed, 0 rejected, {unchecked} unchecked (0 of them kept)" in card
+    assert "| code | " in card and "## What was checked" in card
+    with pytest.raises(DatasetError, match=f"{unchecked} unchecked pairs left out: keep_unchecked keeps them"):
+        build_dataset(marked.filter(concept), reference["sections"], DatasetSettings())
+
+
 # --- Dagster: chatml_dataset materialized from small upstream tables -------------------------------
 
 
@@ -286,7 +319,6 @@ def canary_slice(docs_markdown: str) -> str:
     return "".join(sections.filter(names.list.any())["text"])
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
     docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
 ) -> None:
@@ -324,18 +356,28 @@ def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
     validated = pl.read_parquet(data_dir / "assets" / "validated_pairs.parquet")
     assert sections.height == 6 and pairs.height >= 12 and validated.height > 0
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("chatml_dataset")[0].metadata.items()}
-    assert metadata["train_rows"] + metadata["eval_rows"] + metadata["duplicates_removed"] == validated.height
+    rejected = pl.read_parquet(data_dir / "assets" / "rejected_pairs.parquet")
+    passed = validated.filter(pl.col("verdict") == "ok")
+    unchecked = validated.filter(pl.col("verdict") == "unchecked")
+    assert passed.height + unchecked.height == validated.height and rejected.height == 0
+    assert metadata["train_rows"] + metadata["eval_rows"] + metadata["duplicates_removed"] == passed.height
     assert metadata["yield"] == {
         "sections": 6,
         "pairs": pairs.height,
-        "validated": validated.height,
+        "checked_passed": passed.height,
+        "checked_rejected": 0,
+        "unchecked": unchecked.height,
+        "unchecked_kept": 0,
         "deduplicated": metadata["train_rows"] + metadata["eval_rows"],
     }
+    assert set(passed["checked_by"]) <= {"code", "api_names", "code+api_names"}
+    assert unchecked["unchecked_reason"].null_count() == 0
     assert metadata["train_sections"] == 5 and metadata["eval_sections"] == 1  # round(0.1 * 6) sections held out
     assert metadata["zig_version"] == "0.14.0"
     train, eval_ = (pl.read_parquet(data_dir / "dataset" / f"{name}.parquet") for name in ("train", "eval"))
     assert not set(train["section_id"]) & set(eval_["section_id"])
-    assert set(train["pair_id"]) | set(eval_["pair_id"]) <= set(validated["pair_id"])
+    assert set(train["pair_id"]) | set(eval_["pair_id"]) <= set(passed["pair_id"])
+    assert set(train["verdict"]) | set(eval_["verdict"]) == {"ok"}
     lines = (data_dir / "dataset" / "train.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == metadata["train_rows"]
     first = json.loads(lines[0])

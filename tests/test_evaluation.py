@@ -1,14 +1,13 @@
-"""model_evaluation without a GPU: tasks, scoring and pass@k with the real Zig compiler, and a scripted model
-served by a local OpenAI-compatible server that gives exactly the expected rates through Dagster."""
+"""model_evaluation without a GPU: the eval split as tasks, and a scripted model served by a local
+OpenAI-compatible server that gives exactly the expected verdicts and rates through Dagster, judged by the real
+Zig compiler. (The suite format, judging rules and CLI: tests/test_evaluation_suite.py, test_evaluation_cli.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
 from collections import Counter
-from math import comb
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -20,35 +19,27 @@ from tests.test_dataset import validated_from, write
 from zigtune.dataset.build import DatasetSettings
 from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.decoding import Decoding, DecodingError
-from zigtune.evaluation.report import side_by_side, task_table
-from zigtune.evaluation.scoring import (
-    BASE,
-    EVALUATION_SCHEMA,
-    FINE_TUNED,
-    Completion,
-    ModelStamp,
-    check_completions,
-    judge,
-    pass_at_k,
-    score_completions,
-    summarize,
-    verified_gold,
-)
-from zigtune.evaluation.tasks import EVAL_SPLIT, GOLD, TaskError, build_tasks
+from zigtune.evaluation.eval_split import EVAL_SPLIT, SOLUTION_FILE, TEST_FILE, eval_split_suite
+from zigtune.evaluation.scoring import BASE, FINE_TUNED
+from zigtune.evaluation.steps import verify_tasks
+from zigtune.evaluation.suite import SuiteError, load_suite
 from zigtune.generation.docs_generator import docs_pairs
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
 from zigtune.validation.checking import CANARY_EXAMPLES, CheckStats
 from zigtune.validation.sandbox import LocalZigEngine
-from zigtune.validation.verdicts import ExecResult, Verdict
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 SECRET = "sk-zigtune-eval-secret-0123456789"
+HAND_SUITE = Path(__file__).parent / "data" / "hand_written_suite.jsonl"
 HELLO = 'const std = @import("std");\n\npub fn main() void {\n    std.debug.print("Hello, world!\\n", .{});\n}\n'
+COUNTDOWN = (
+    'const std = @import("std");\n\npub fn main() void {\n    var i: u32 = 3;\n'
+    '    while (i > 0) : (i -= 1) std.debug.print("{d}\\n", .{i});\n    std.debug.print("liftoff\\n", .{});\n}\n'
+)
 
 
 @pytest.fixture(scope="module")
 def reference(docs_markdown: str) -> dict[str, pl.DataFrame]:
-    """The six canary sections of the real reference, their docs pairs, and a dataset split 3/3 by section."""
+    """The six canary sections of the real reference, their docs pairs, and a dataset split by section."""
     sections = sections_frame(split_sections(docs_markdown))
     names = pl.col("examples").list.eval(pl.element().struct.field("name").is_in(list(CANARY_EXAMPLES)))
     sliced = sections.filter(names.list.any())
@@ -66,21 +57,6 @@ def _split(files: pl.DataFrame, name: str) -> pl.DataFrame:
     return pl.read_parquet(files.filter(pl.col("split") == name)["provenance_path"][0])
 
 
-# -- pass@k -----------------------------------------------------------------------------------------------------
-
-
-def test_pass_at_k_is_the_unbiased_estimator() -> None:
-    for n, c, k in itertools.product(range(1, 9), range(9), range(1, 9)):
-        if c > n or k > n:
-            continue
-        # P(at least one of k samples drawn without replacement from n passes) = 1 - C(n-c, k) / C(n, k)
-        assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k)), (n, c, k)
-    assert pass_at_k(10, 3, 1) == pytest.approx(0.3) and pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)
-    assert pass_at_k(200, 0, 10) == 0.0 and pass_at_k(5, 3, 3) == 1.0
-    with pytest.raises(ValueError, match="1 <= k <= n"):
-        pass_at_k(3, 1, 4)
-
-
 def test_decoding_is_greedy_by_default_and_rejects_greedy_pass_at_k() -> None:
     decoding = Decoding().validate()
     assert decoding.greedy and decoding.num_samples == 1 and decoding.stop == ("<|im_end|>",)
@@ -92,137 +68,47 @@ def test_decoding_is_greedy_by_default_and_rejects_greedy_pass_at_k() -> None:
     assert all(part in str(error.value) for part in ("temperature=-1", "top_p=0", "max_new_tokens=0"))
 
 
-# -- tasks ------------------------------------------------------------------------------------------------------
+# -- the eval split as tasks ------------------------------------------------------------------------------------
 
 
-def test_gold_tasks_come_from_runnable_examples_with_published_output(reference) -> None:
-    tasks = build_tasks(None, reference["all_sections"], {"hello-world-0a7bb6bd39"}, sources=(GOLD,))
-    gold = tasks.tasks
-    assert gold.height == 27 and set(gold["source"]) == {GOLD}
-    assert tasks.dropped == Counter({"gold: built for another target": 3, "gold: no published output": 1})
-    hello = gold.filter(pl.col("task_id") == "gold:hello.zig").row(0, named=True)
-    assert hello["expected_output"] == "Hello, world!\n" and "pub fn main" in hello["reference_code"]
-    assert hello["seen_in_training"] is True
-    prompt = hello["messages"][-1]
-    assert prompt["role"] == "user" and "prints exactly:\n```\nHello, world!\n```" in prompt["content"]
-    assert gold["seen_in_training"].sum() == 2  # hello.zig and hello_again.zig share the one train section
+def test_the_eval_split_becomes_tasks_whose_prompts_do_not_give_the_answer(dataset_files) -> None:
+    eval_rows = _split(dataset_files, "eval")
+    conversion = eval_split_suite(eval_rows)
+    tasks = conversion.suite.by_id()
+    assert sorted(tasks) == ["hello.zig", "hello_again.zig", "testing_introduction.zig"]
+    assert conversion.dropped == Counter(
+        {"not a code pair (concept)": 4, "its tests call no top-level function: nothing to implement": 1}
+    )  # test_labeled_break.zig: its test needs nothing from a solution
+    hello = tasks["hello.zig"]
+    assert (hello.check.kind, hello.check.expected_output, hello.check.stream) == ("run", "Hello, world!\n", "stdout")
+    assert "Hello, world!" not in hello.prompt and "prints exactly" not in hello.prompt  # the output is not quoted
+    assert hello.category == "Hello World" and hello.source == EVAL_SPLIT
+    assert tasks["hello_again.zig"].check.stream == "stderr"  # std.debug.print
+    tests = tasks["testing_introduction.zig"]
+    stub, hidden = tests.files[SOLUTION_FILE], tests.hidden_files[TEST_FILE]
+    assert 'pub fn addOne(number: i32) i32 {\n    _ = number;\n    @panic("TODO: implement");\n}' in stub
+    assert "return number + 1;" in (tests.reference_solution or "") and "return number + 1;" not in tests.prompt
+    assert stub in tests.prompt and hidden not in tests.prompt and "test " not in stub
+    assert 'const zigtune_solution = @import("solution.zig");' in hidden and "addOne(41)" in hidden
+    with pytest.raises(SuiteError, match="lacks columns"):
+        eval_split_suite(eval_rows.drop("conversations"))
 
 
-def test_eval_split_tasks_are_its_code_rows_without_the_answer(reference, dataset_files) -> None:
-    eval_rows, train_rows = _split(dataset_files, "eval"), _split(dataset_files, "train")
-    tasks = build_tasks(eval_rows, reference["sections"], set(train_rows["section_id"]))
-    split = tasks.tasks.filter(pl.col("source") == EVAL_SPLIT)
-    code_rows = eval_rows.filter(pl.col("kind") == "code")
-    assert split.height == code_rows.height > 0
-    assert tasks.dropped[f"{EVAL_SPLIT}: not a code task (concept)"] == eval_rows.height - code_rows.height
-    assert not split["seen_in_training"].any()
-    first = split.row(0, named=True)
-    assert [turn["role"] for turn in first["messages"]] == ["user"]  # the assistant's answer is not in the prompt
-    assert first["reference_code"] is not None
-    # Only gold tasks of held-out sections are unseen.
-    gold = tasks.tasks.filter(pl.col("source") == GOLD)
-    held_out = gold.filter(~pl.col("section_id").is_in(train_rows["section_id"].implode()))
-    assert (~gold["seen_in_training"]).sum() == held_out.height
-    limited = build_tasks(eval_rows, reference["sections"], set(), max_tasks_per_source=1, seed=3)
-    assert Counter(limited.tasks["source"]) == {EVAL_SPLIT: 1, GOLD: 1}
-    with pytest.raises(TaskError, match="unknown task sources"):
-        build_tasks(eval_rows, None, set(), sources=("train",))
-    with pytest.raises(TaskError, match="lacks columns"):
-        build_tasks(eval_rows.drop("conversations"), None, set())
-
-
-# -- scoring ----------------------------------------------------------------------------------------------------
-
-
-def _result(verdict: Verdict, stdout: str = "", stderr: str = "") -> ExecResult:
-    return ExecResult(verdict, 1.0, stdout, stderr, "0.14.0", "local")
-
-
-def test_judge_reads_each_outcome() -> None:
-    ok, expected = _result(Verdict.OK, stderr="hi\n"), "hi\n"
-    assert judge("code", "run", None, ok).passed and judge("code", "run", None, ok).output_correct is None
-    assert judge("code", "run", expected, ok).passed and judge("code", "run", expected, ok).output_correct
-    wrong = judge("code", "run", "bye\n", ok)
-    assert (wrong.verdict, wrong.compiled, wrong.ran, wrong.output_correct, wrong.passed) == (
-        Verdict.WRONG_OUTPUT, True, True, False, False)  # fmt: skip
-    tests_only = judge("code", "test", expected, ok)  # a task that wants output, answered with tests
-    assert tests_only.verdict is Verdict.WRONG_OUTPUT and not tests_only.passed
-    broken = judge("code", "run", expected, _result(Verdict.COMPILE_ERROR))
-    assert (broken.compiled, broken.ran, broken.output_correct) == (False, False, False)
-    panicked = judge("code", "run", None, _result(Verdict.RUNTIME_ERROR))
-    assert (panicked.compiled, panicked.ran, panicked.output_correct) == (True, False, None)
-    slow_compile = judge("code", "run", None, _result(Verdict.TIMEOUT, stderr="[compile timed out]"))
-    assert not slow_compile.compiled and judge("code", "run", None, _result(Verdict.TIMEOUT)).compiled
-    nothing = judge(None, None, expected, None)
-    assert (nothing.verdict, nothing.output_correct) == (Verdict.NO_CODE, False)
-
-
-@needs_root
-def test_scores_with_the_real_compiler(zig_sandbox_root: Path) -> None:
-    """Four answers to a task wanting "Hello, world!" and one without an expected output, two samples each."""
-    tasks = pl.DataFrame(
-        [
-            {"task_id": "hello", "source": GOLD, "section_id": "s1", "breadcrumb": "Hello", "example_name": None,
-             "messages": [{"role": "user", "content": "hi"}], "expected_output": "Hello, world!\n",
-             "reference_code": HELLO, "seen_in_training": False},
-            {"task_id": "free", "source": EVAL_SPLIT, "section_id": "s2", "breadcrumb": "Free", "example_name": None,
-             "messages": [{"role": "user", "content": "any"}], "expected_output": None, "reference_code": None,
-             "seen_in_training": False},
-        ]
-    )  # fmt: skip
-    fenced = f"Here:\n```zig\n{HELLO}```"
-    completions = [
-        Completion("hello", FINE_TUNED, 0, fenced),
-        Completion("hello", FINE_TUNED, 1, f"```zig\n{HELLO.replace('Hello', 'Bye')}```"),
-        Completion("free", FINE_TUNED, 0, "```zig\nconst x: u8 = 300;\ntest { _ = x; }\n```"),
-        Completion("free", FINE_TUNED, 1, "I would write a loop.", "length"),
-        Completion("hello", BASE, 0, "No idea."),
-        Completion("hello", BASE, 1, "No idea."),
-        Completion("free", BASE, 0, fenced),
-        Completion("free", BASE, 1, fenced),
-    ]
-    engine, stats = LocalZigEngine(zig_sandbox_root), CheckStats()
-    results = asyncio.run(check_completions(completions, engine, None, stats))
-    assert stats.compiled == 3  # the same hello program is compiled once
-    stamps = {BASE: ModelStamp("tiny", None, "hf"), FINE_TUNED: ModelStamp("tiny", "/adapter", "hf")}
-    decoding = Decoding(temperature=0.7, num_samples=2)
-    frame = score_completions(tasks, completions, results, stamps, decoding, "0.14.0", "local")
-    assert frame.schema == EVALUATION_SCHEMA and frame.height == 8
-    assert frame["verdict"].to_list() == [
-        "no_code", "no_code", "ok", "ok",  # base: hello ×2, free ×2
-        "ok", "wrong_output", "compile_error", "no_code",  # fine-tuned
-    ]  # fmt: skip
-    assert set(frame["zig_version"]) == {"0.14.0"} and set(frame.filter(pl.col("role") == BASE)["adapter"]) == {None}
-    summary = {(r["role"], r["source"]): r for r in summarize(frame, (1, 2)).iter_rows(named=True)}
-    tuned = summary[FINE_TUNED, "all"]
-    assert (tuned["tasks"], tuned["samples"]) == (2, 4)
-    assert tuned["pass_at_1"] == pytest.approx((1 / 2 + 0 / 2) / 2)  # hello: 1 of 2; free: 0 of 2
-    assert tuned["pass_at_2"] == pytest.approx((1.0 + 0.0) / 2)
-    assert (tuned["no_code_rate"], tuned["compile_rate"], tuned["run_rate"]) == (0.25, 0.5, 0.5)
-    assert tuned["correct_output_rate"] == 0.5 and tuned["truncated_rate"] == 0.25  # over the 2 hello samples
-    base = summary[BASE, "all"]
-    assert (base["pass_at_1"], base["no_code_rate"], base["correct_output_rate"]) == (0.5, 0.5, 0.0)
-    assert summary[BASE, GOLD]["pass_at_1"] == 0.0 and summary[BASE, EVAL_SPLIT]["pass_at_1"] == 1.0
-    text = side_by_side(summarize(frame, (1, 2)))
-    assert "| pass_at_1 | 50.0% | 25.0% | -25.0% |" in text and "**gold** (1 tasks)" in text
-    assert "| hello | gold | Hello | False | 0/2 | no_code | 1/2 | ok |" in task_table(frame)
-
-
-@needs_root
-def test_gold_tasks_are_kept_only_when_the_reference_program_passes(zig_sandbox_root: Path, reference) -> None:
-    tasks = build_tasks(None, reference["sections"], set(), sources=(GOLD,)).tasks
-    broken = tasks.head(1).with_columns(task_id=pl.lit("gold:broken"), reference_code=pl.lit("pub fn main() void {"))
-    stats = CheckStats()
-    kept, dropped = asyncio.run(
-        verified_gold(pl.concat([tasks, broken]), LocalZigEngine(zig_sandbox_root), None, stats)
-    )
-    assert dropped == 1 and kept.height == tasks.height == 3 and "gold:broken" not in kept["task_id"]
+def test_eval_split_tasks_are_kept_only_when_their_check_tells_right_from_wrong(
+    dataset_files, zig_sandbox_root: Path
+) -> None:
+    suite = eval_split_suite(_split(dataset_files, "eval")).suite
+    broken = suite.by_id()["testing_introduction.zig"]
+    suite.tasks.append(replace(broken, id="broken-reference", reference_solution="pub fn addOne() void {}\n"))
+    dropped = asyncio.run(verify_tasks(suite, LocalZigEngine(zig_sandbox_root), None, CheckStats()))
+    assert dropped == Counter({"eval_split: the reference fails": 1})
+    assert [task.id for task in suite.tasks] == ["hello_again.zig", "hello.zig", "testing_introduction.zig"]
 
 
 # -- a scripted model through Dagster ---------------------------------------------------------------------------
 
 
-def _standins(reference: dict[str, pl.DataFrame], dataset_files: pl.DataFrame, adapter_dir: str) -> list:
+def _standins(dataset_files: pl.DataFrame, adapter_dir: str) -> list:
     @dg.asset(name="lora_model", group_name="training")
     def lora_model() -> pl.DataFrame:
         return pl.DataFrame({"adapter_dir": [adapter_dir], "base_model": ["base-model"], "mlflow_run_id": [None]},
@@ -232,41 +118,46 @@ def _standins(reference: dict[str, pl.DataFrame], dataset_files: pl.DataFrame, a
     def chatml_dataset() -> pl.DataFrame:
         return dataset_files
 
-    @dg.asset(name="doc_sections", group_name="docs")
-    def doc_sections() -> pl.DataFrame:
-        return reference["sections"]
-
-    return [lora_model, chatml_dataset, doc_sections]
+    return [lora_model, chatml_dataset]
 
 
-@needs_root
-def test_a_scripted_model_gets_exactly_the_expected_rates(
-    reference, dataset_files, data_dir: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
+#: What the fine-tuned "model" hands in per task, and the verdict that must come of it.
+PLAN = {
+    ("hand_written_suite", "clamp"): ("reference", "ok"),
+    ("hand_written_suite", "sum-to-stdout"): ("wrong sum", "wrong_output"),
+    ("hand_written_suite", "countdown-to-stderr"): ("countdown", "ok"),
+    (EVAL_SPLIT, "hello_again.zig"): ("broken", "compile_error"),
+    (EVAL_SPLIT, "hello.zig"): ("reference", "ok"),
+    (EVAL_SPLIT, "testing_introduction.zig"): ("stub", "runtime_error"),  # the placeholder panics
+}
+
+
+def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
+    dataset_files, data_dir: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
     from zigtune.resources.zig import ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
-    candidates = build_tasks(_split(dataset_files, "eval"), reference["sections"], set()).tasks
-    # The docs generator writes the gold tasks' instructions, so a held-out gold example and its eval-split
-    # pair share one prompt: the "model" answers by prompt, and both get the same answer.
-    by_prompt = {row["messages"][-1]["content"]: row for row in candidates.iter_rows(named=True)}
-    plan = {}  # prompt -> what the fine-tuned "model" answers: good, broken, wrong (output) or prose
-    for index, prompt in enumerate(sorted(by_prompt)):
-        plan[prompt] = ("good", "broken", "wrong" if by_prompt[prompt]["expected_output"] else "prose")[index % 3]
-    kind_of = {row["task_id"]: plan[row["messages"][-1]["content"]] for row in candidates.iter_rows(named=True)}
+    suites = {
+        "hand_written_suite": load_suite(HAND_SUITE),
+        EVAL_SPLIT: eval_split_suite(_split(dataset_files, "eval")).suite,
+    }
+    by_prompt = {task.prompt: (name, task) for name, suite in suites.items() for task in suite.tasks}
 
     def respond(request: RecordedRequest) -> Reply:
-        task = by_prompt[request.prompt]
+        name, task = by_prompt[request.prompt]
         if request.body["model"] != "zigtune":
-            return Reply("Zig is a programming language.")
+            return Reply("Zig is a programming language.")  # no fenced block: taken as the file, which won't compile
         code = {
-            "good": task["reference_code"],
+            "reference": task.reference_solution,
+            "wrong sum": (task.reference_solution or "").replace("101", "100"),
+            "countdown": COUNTDOWN,
             "broken": "pub fn main() void {\n    undefined_name();\n}\n",
-            "wrong": HELLO.replace("Hello, world!", "not what was asked"),
-        }.get(plan[request.prompt])
-        return Reply(f"Sure:\n```zig\n{code}```" if code else "You would use a loop.")
+            "stub": task.stub,
+        }[PLAN[name, task.id][0]]
+        return Reply(f"Sure:\n```zig\n{code}```")
 
     server = OpenAIServer(api_key=SECRET)
     server.responder = respond
@@ -274,40 +165,59 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
     try:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
-                [*_standins(reference, dataset_files, "/models/adapter"), evaluation.model_evaluation,
+                [*_standins(dataset_files, "/models/adapter"), evaluation.model_evaluation,
                  evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
                 resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
                            "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
                 run_config={"ops": {"model_evaluation": {"config": {
-                    "backend": "openai", "openai_base_url": server.base_url, "max_new_tokens": 300}}}},
+                    "backend": "openai", "openai_base_url": server.base_url, "max_new_tokens": 300,
+                    "suites": [str(HAND_SUITE), "eval_split"], "bootstrap_resamples": 500}}}},
                 instance=instance,
             )  # fmt: skip
+            logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
     finally:
         server.close()
     assert result.success
     frame = pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet")
-    tasks = frame["task_id"].n_unique()
-    assert (
-        tasks == len(kind_of) == candidates.height > len(plan) and frame.height == 2 * tasks
-    )  # every task, both models
-    assert len(server.requests) == 2 * tasks and len(plan) >= 3
+    assert frame.height == 2 * len(PLAN) and len(server.requests) == 2 * len(PLAN)
     sent = server.requests[0].body
     assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.0, 300, ["<|im_end|>"])
     assert {r.body["model"] for r in server.requests} == {"base-model", "zigtune"}
 
     tuned = frame.filter(pl.col("role") == FINE_TUNED)
-    verdicts = dict(zip(tuned["task_id"], tuned["verdict"], strict=True))
-    expected_verdicts = {"good": "ok", "broken": "compile_error", "wrong": "wrong_output", "prose": "no_code"}
-    assert verdicts == {task_id: expected_verdicts[kind] for task_id, kind in kind_of.items()}
-    counts = Counter(kind_of.values())
+    verdicts = {(row["suite"], row["task_id"]): row["verdict"] for row in tuned.iter_rows(named=True)}
+    assert verdicts == {key: verdict for key, (_, verdict) in PLAN.items()}
+    assert set(frame.filter(pl.col("role") == BASE)["verdict"]) == {"compile_error"}
+    # Contamination: one of the 9 training conversations has the docs generator's test-task sentence, and only one
+    # eval task asks for tests: too rare on both sides to be taken for a template, so that task is seen. The
+    # program tasks share their template with each other: a template, not evidence.
+    seen = frame.filter(pl.col("seen") & (pl.col("role") == BASE))
+    assert seen["task_id"].to_list() == ["testing_introduction.zig"]
+    assert "source file whose `test` blocks demonstrate" in seen["seen_span"][0]
+
     metadata = result.asset_materializations_for_node("model_evaluation")[0].metadata
-    assert metadata["fine_tuned_pass_at_1"].value == round(counts["good"] / tasks, 4)
-    assert metadata["fine_tuned_compile_rate"].value == round((counts["good"] + counts["wrong"]) / tasks, 4)
-    assert metadata["fine_tuned_no_code_rate"].value == round(counts["prose"] / tasks, 4)
-    assert metadata["base_pass_at_1"].value == 0.0 and metadata["tasks"].value == tasks
-    assert "| pass_at_1 | 0.0% |" in metadata["side_by_side"].value
+    assert metadata["headline"].value == "pass@1 on unseen tasks of hand_written_suite"
+    assert metadata["fine_tuned_pass_at_1"].value == round(2 / 3, 4) and metadata["base_pass_at_1"].value == 0.0
+    assert metadata["difference_pass_at_1"].value == round(2 / 3, 4)
+    assert 0.0 <= metadata["difference_low"].value <= 2 / 3 <= metadata["difference_high"].value <= 1.0
+    assert metadata["fine_tuned_compile_rate"].value == 1.0 and metadata["base_compile_rate"].value == 0.0
+    by_suite = metadata["pass_at_1_by_suite"].value
+    assert by_suite[EVAL_SPLIT][FINE_TUNED] == 0.5 and by_suite[EVAL_SPLIT]["subset"] == "unseen"  # 1 of 2 unseen
+    assert metadata["tasks_by_suite"].value == {"hand_written_suite": 3, EVAL_SPLIT: 3}
+    assert metadata["dropped_tasks"].value == {
+        "eval_split: not a code pair (concept)": 4,
+        "eval_split: its tests call no top-level function: nothing to implement": 1,
+    }
+    report = metadata["report"].value
+    assert "**hand_written_suite** — 3 tasks: 3 unseen, 0 seen in training; rates on **unseen** tasks" in report
+    assert "| pass_at_1 | 0.0% | 66.7% | +66.7 pts |" in report
+    assert "fine-tuned − base pass@1 on unseen tasks: **+66.7 points** (95% interval" in report
+    assert "| eval_split | Hello World | 2 | 0.0% | 50.0% |" in metadata["per_category"].value
+    assert metadata["chart"].value.startswith("![pass@1 per suite and category](data:image/png;base64,iVBOR")
     assert set(frame["model"]) == {"base-model", "zigtune"} and set(frame["engine"]) == {"local"}
-    assert set(frame["zig_version"]) == {"0.14.0"} and set(frame["temperature"]) == {0.0}
+    # Progress lines with rate and ETA, for generating and for judging.
+    assert any(line.startswith("generating: 12/12 replies (100%)") and "ETA done" in line for line in logs)
+    assert any(line.startswith("judging: ") and "checks/" in line and "ETA done" in line for line in logs)
 
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert checks["evaluation_ran_tasks"].passed and checks["fine_tuned_not_worse"].passed
@@ -316,19 +226,18 @@ def test_a_scripted_model_gets_exactly_the_expected_rates(
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
     run = client.get_run(metadata["mlflow_run_id"].value)
-    assert run.data.metrics["fine_tuned.all.pass_at_1"] == metadata["fine_tuned_pass_at_1"].value
+    assert run.data.metrics["hand_written_suite.fine_tuned.unseen.pass_at_1"] == round(2 / 3, 4)
+    assert run.data.metrics["hand_written_suite.difference.pass_at_1"] == round(2 / 3, 4)
     assert run.data.params["backend"] == "openai" and run.data.params["decoding.temperature"] == "0.0"
-    assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"evaluation.parquet", "summary.md"}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"evaluation.parquet", "summary.md", "pass_at_1.png"}
     for path in data_dir.rglob("*"):  # the server's key reached no file (MLflow, parquet, caches)
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-@needs_root
-def test_an_empty_evaluation_fails_the_blocking_check(
-    reference, dataset_files, data_dir: Path, zig_sandbox_root: Path
-) -> None:
-    """An empty eval split and only that source asked for: nothing to run, so nothing downstream may run."""
+def test_an_empty_evaluation_fails_the_blocking_check(dataset_files, data_dir: Path, zig_sandbox_root: Path) -> None:
+    """An empty eval split and only that suite asked for: nothing to run, so nothing downstream may run."""
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
     from zigtune.resources.zig import ZigEngine
@@ -345,11 +254,11 @@ def test_an_empty_evaluation_fails_the_blocking_check(
         return None
 
     result = dg.materialize(
-        [*_standins(reference, empty, "/models/adapter"), evaluation.model_evaluation,
+        [*_standins(empty, "/models/adapter"), evaluation.model_evaluation,
          evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse, downstream],
         resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
                    "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
-        run_config={"ops": {"model_evaluation": {"config": {"sources": ["eval_split"], "backend": "openai"}}}},
+        run_config={"ops": {"model_evaluation": {"config": {"suites": ["eval_split"], "backend": "openai"}}}},
         raise_on_error=False,
     )  # fmt: skip
     assert not result.success
@@ -358,31 +267,37 @@ def test_an_empty_evaluation_fails_the_blocking_check(
     assert "nothing judged for ['base', 'fine_tuned']" in checks["evaluation_ran_tasks"].description
     assert not checks["fine_tuned_not_worse"].passed
     materialized = {
-        m.asset_key.path[-1]
-        for m in result.get_asset_materialization_events()
-        and [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+        e.event_specific_data.materialization.asset_key.path[-1] for e in result.get_asset_materialization_events()
     }
     assert "model_evaluation" in materialized and "deployment_stand_in" not in materialized
     assert pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet").height == 0
 
 
-def test_a_dataset_file_that_is_gone_fails_with_one_line(reference, data_dir: Path, zig_sandbox_root: Path) -> None:
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({}, "cannot read the dataset's provenance: /nowhere/train.parquet does not exist; "
+             "re-materialize the asset that wrote it"),
+        ({"suites": ["/nowhere/suite.jsonl"]}, "/nowhere/suite.jsonl: no such suite file"),
+    ],
+)  # fmt: skip
+def test_missing_inputs_fail_with_one_line(data_dir: Path, zig_sandbox_root: Path, changes: dict, message: str) -> None:
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
     from zigtune.resources.zig import ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     missing = pl.DataFrame({"split": ["train", "eval"], "path": ["/nowhere/train.jsonl", "/nowhere/eval.jsonl"]})
+    if changes:  # a suite file that is not there: the dataset is fine (no provenance to read)
+        missing = pl.DataFrame({"split": ["train"], "path": [None]}, schema={"split": pl.Utf8, "path": pl.Utf8})
     result = dg.materialize(
-        [*_standins(reference, missing, "/models/adapter"), evaluation.model_evaluation],
+        [*_standins(missing, "/models/adapter"), evaluation.model_evaluation],
         resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
                    "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+        run_config={"ops": {"model_evaluation": {"config": changes}}} if changes else None,
         raise_on_error=False,
     )  # fmt: skip
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "model_evaluation"
-    assert failure.step_failure_data.error.message.strip().endswith(
-        "cannot read the dataset's provenance: /nowhere/train.parquet does not exist; "
-        "re-materialize the asset that wrote it"
-    )
+    assert message in failure.step_failure_data.error.message.strip().splitlines()[-1]

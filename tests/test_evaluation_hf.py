@@ -7,21 +7,19 @@ that the base answers are exactly what the untouched base model says — not the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from tests.test_evaluation import _split, dataset_files, reference  # noqa: F401 (fixtures)
+from tests.test_evaluation import HAND_SUITE, _split, dataset_files, reference  # noqa: F401 (fixtures)
 from tests.tiny_model import build_model_dir
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.generation import Prompt, generate_batched
 from zigtune.evaluation.scoring import BASE, FINE_TUNED
-from zigtune.evaluation.tasks import build_tasks
+from zigtune.evaluation.steps import load_suites, prompts_of, system_turns
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 MAX_NEW_TOKENS = 24
 
 
@@ -46,10 +44,6 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     def chatml_dataset() -> pl.DataFrame:
         return dataset_files
 
-    @dg.asset(name="doc_sections", group_name="docs")
-    def doc_sections() -> pl.DataFrame:
-        return reference["sections"]
-
     executor = TrainingExecutor(
         base_model=str(tiny_model_dir), backend="hf", load_in_4bit=False, optim="adamw_torch", max_seq_length=512,
         lora_r=8, lora_alpha=16, learning_rate=2e-2, embedding_learning_rate=5e-3, max_steps=3,
@@ -57,33 +51,35 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     )  # fmt: skip
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [chatml_dataset, doc_sections, training.lora_model, evaluation.model_evaluation,
+            [chatml_dataset, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"io_manager": ParquetIOManager(), "training": executor,
                        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
-            run_config={"ops": {"model_evaluation": {"config": {"max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4}}}},
+            run_config={"ops": {"model_evaluation": {"config": {
+                "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4, "suites": [str(HAND_SUITE), "eval_split"]}}}},
             instance=instance,
         )  # fmt: skip
         assert result.success
         logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
     lora = pl.read_parquet(data_dir / "assets" / "lora_model.parquet").row(0, named=True)
     frame = pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet")
-    tasks = frame["task_id"].n_unique()
-    eval_code_rows = _split(dataset_files, "eval").filter(pl.col("kind") == "code").height
-    assert tasks == eval_code_rows + 3  # + the slice's three gold examples, all verified
+    suites = load_suites([str(HAND_SUITE), "eval_split"], _split(dataset_files, "eval")).suites
+    tasks = frame.select("suite", "task_id").n_unique()
+    assert tasks == sum(len(suite.tasks) for suite in suites) == 6  # 3 hand-written, 3 from the eval split, verified
     assert frame.height == 2 * tasks and frame.filter(pl.col("role") == BASE).height == tasks
     stamped = frame.select("model", "adapter", "backend", "temperature", "max_new_tokens", "zig_version", "engine")
     assert set(stamped.filter(frame["role"] == FINE_TUNED).iter_rows()) == {
         (str(tiny_model_dir), lora["adapter_dir"], "hf", 0.0, MAX_NEW_TOKENS, "0.14.0", "local")
     }
     assert set(frame.filter(pl.col("role") == BASE)["adapter"]) == {None}
-    assert set(frame["verdict"]) <= {"no_code", "compile_error", "wrong_output", "ok", "runtime_error"}
+    assert set(frame["verdict"]) <= {"no_code", "compile_error", "wrong_output", "test_failure", "runtime_error"}
     assert frame.filter(pl.col("finish_reason") == "length").height > 0  # 24 random tokens rarely hit <|im_end|>
     # The worker's lines reached the run's log through Pipes.
     assert any(message.startswith("base: ") and "new tokens" in message for message in logs)
+    assert any(message.startswith("fine_tuned: generating: 6/6 prompts (100%)") for message in logs)
 
     metadata = result.asset_materializations_for_node("model_evaluation")[0].metadata
-    for key in ("side_by_side", "per_task", "sample_failures", "summary", "decoding", "generation"):
+    for key in ("report", "per_category", "chart", "per_task", "sample_failures", "decoding", "generation"):
         assert key in metadata
     assert metadata["tasks"].value == tasks and metadata["zig_version"].value == "0.14.0"
     assert metadata["generation"].value["device"] == "cpu"
@@ -96,14 +92,12 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(lora["adapter_dir"])
     first = frame.filter(pl.col("role") == BASE).head(2)
-    task_rows = build_tasks(_split(dataset_files, "eval"), reference["sections"], set()).tasks
-    prompts = [
-        Prompt(row["task_id"], row["messages"])
-        for row in task_rows.iter_rows(named=True)
-        if row["task_id"] in set(first["task_id"])
-    ]
+    train_rows = _split(dataset_files, "train")
+    wanted = set(first["task_id"])
+    prompts = [p for p in prompts_of(suites, system_turns(train_rows)) if p.task_id.split("/", 1)[1] in wanted]
     fresh, _ = generate_batched(base, tokenizer, prompts, Decoding(max_new_tokens=MAX_NEW_TOKENS), BASE, 4)
-    assert {c.task_id: c.text for c in fresh} == dict(zip(first["task_id"], first["completion"], strict=True))
+    keys = [f"{row['suite']}/{row['task_id']}" for row in first.iter_rows(named=True)]
+    assert {c.task_id: c.text for c in fresh} == dict(zip(keys, first["completion"], strict=True))
 
     # MLflow: the evaluation is a child of the training run, which also got the headline numbers.
     import mlflow
@@ -113,7 +107,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     assert run.data.tags["mlflow.parentRunId"] == lora["mlflow_run_id"]
     assert run.info.experiment_id == client.get_run(lora["mlflow_run_id"]).info.experiment_id
     trained = client.get_run(lora["mlflow_run_id"]).data.metrics
-    assert trained["eval.fine_tuned.pass_at_1"] == metadata["fine_tuned_pass_at_1"].value
+    assert trained["eval.hand_written_suite.fine_tuned.pass_at_1"] == metadata["fine_tuned_pass_at_1"].value
 
 
 def test_sampling_gives_n_reproducible_samples_per_prompt(tiny_model_dir: Path) -> None:

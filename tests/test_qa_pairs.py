@@ -4,7 +4,6 @@ The server (tests/openai_server.py) is a real aiohttp server on 127.0.0.1 speaki
 protocol; each test scripts its replies. Nothing inside zigtune is patched.
 """
 
-import asyncio
 import json
 import os
 import signal
@@ -17,27 +16,21 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from tests.llm_runs import SECRET, TEMPLATES
+from tests.llm_runs import generate as run_generation
 from tests.openai_server import OpenAIServer, Reply, default_pairs, jsonl
 from zigtune.assets import docs, qa_pairs
-from zigtune.generation.llm import (
-    CallStats,
-    GenerationResult,
-    GenerationSettings,
-    SectionInput,
-    build_client,
-    generate_pairs,
-)
-from zigtune.generation.prompts import load_templates
+from zigtune.generation.llm import GenerationResult, SectionInput
 from zigtune.resources.llm import LLMClient
+from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache, cache_key
 from zigtune.storage.io_manager import ParquetIOManager
 
-SECRET = "sk-zigtune-test-9f3c1e7a5b"
-TEMPLATES = load_templates()
 SECTION = SectionInput(
     "language.defer-0123456789", "Language > Defer", "## Defer\n\n" + "Defer runs at scope exit. " * 20
 )
 LONG_SECTION = SectionInput("language.long-abcdef0123", "Language > Long", "## Long\n\n" + "Many words here. " * 400)
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox (checking the LLM's code) needs root")
 
 
 @pytest.fixture
@@ -48,33 +41,9 @@ def server():
 
 
 def generate(
-    server: OpenAIServer,
-    cache_dir: Path,
-    sections: list[SectionInput] | None = None,
-    *,
-    timeout: float = 10.0,
-    max_retries: int = 3,
-    **settings: object,
+    server: OpenAIServer, cache_dir: Path, sections: list[SectionInput] | None = None, **calls: object
 ) -> GenerationResult:
-    stats = CallStats()
-
-    async def run() -> GenerationResult:
-        client = build_client(
-            base_url=server.base_url, api_key=SECRET, timeout=timeout, max_retries=max_retries, stats=stats
-        )
-        try:
-            return await generate_pairs(
-                sections or [SECTION],
-                client=client,
-                cache=ContentCache(cache_dir),
-                templates=TEMPLATES,
-                settings=GenerationSettings(**settings),  # type: ignore[arg-type]
-                stats=stats,
-            )
-        finally:
-            await client.close()
-
-    return asyncio.run(run())
+    return run_generation(server, cache_dir, sections or [SECTION], **calls)
 
 
 def reasons(result: GenerationResult) -> list[str]:
@@ -89,8 +58,10 @@ def test_structured_output_gives_validated_pairs(server: OpenAIServer, tmp_path:
     assert result.rejects == []
     (request,) = server.requests
     assert request.structured and request.body["temperature"] == 0.7 and request.body["max_tokens"] == 8192
-    assert request.body["messages"][0]["content"].startswith("You are a Zig language expert")
-    assert SECTION.text in request.prompt
+    assert request.body["messages"][0]["content"].startswith("You are a Zig 0.14 expert")
+    assert SECTION.text in request.prompt and "Zig 0.14" in request.prompt and "Expected output:" in request.prompt
+    assert '{"pairs": [' in request.prompt  # the JSON format paragraph, as the schema asks
+    assert result.stats.response_format == "json_schema" and result.stats.response_format_source == "probed"
     assert result.stats.calls_made == 1 and result.stats.prompt_tokens > 0 and result.stats.completion_tokens > 0
 
 
@@ -99,7 +70,8 @@ def test_messy_jsonl_in_fences(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(f"Sure! Here you go:\n\n```jsonl\n{jsonl(pairs)}\n```\n\nLet me know if you need more."))
     result = generate(server, tmp_path, structured_output="off")
     assert [r["instruction"] for r in result.pairs] == [p["instruction"] for p in pairs]
-    assert result.rejects == [] and not server.requests[0].structured
+    assert result.rejects == [] and server.requests[0].response_format == "text"
+    assert "Respond ONLY in JSONL format" in server.requests[0].prompt
 
 
 def test_objects_split_across_lines(server: OpenAIServer, tmp_path: Path) -> None:
@@ -116,7 +88,7 @@ def test_truncated_json_gets_one_repair_and_is_ledgered(server: OpenAIServer, tm
     assert len(result.pairs) == 2  # from the repair reply
     assert reasons(result) == ["truncated_json"]
     assert result.rejects[0]["raw"] == cut[cut.index("{", 1) :]
-    assert len(server.requests) == 2 and result.stats.repairs == 1
+    assert len(server.requests) == 2 and result.stats.parse_repairs == 1
     repair = server.requests[1].body["messages"]
     assert [m["role"] for m in repair] == ["system", "user", "assistant", "user"]
     assert repair[2]["content"] == cut and "truncated_json" in repair[3]["content"]
@@ -147,8 +119,8 @@ def test_500_then_success(server: OpenAIServer, tmp_path: Path) -> None:
 
 def test_reply_slower_than_the_timeout_is_retried(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(delay=3.0))
-    result = generate(server, tmp_path, timeout=0.5)
-    assert len(result.pairs) == 2 and result.stats.retries == 1
+    result = generate(server, tmp_path, timeout_seconds=0.5)
+    assert len(result.pairs) == 2 and result.stats.retries == 1 and result.stats.timeouts == 1
 
 
 def test_failures_after_retries_are_ledgered_and_not_cached(server: OpenAIServer, tmp_path: Path) -> None:
@@ -164,9 +136,10 @@ def test_server_without_json_schema_falls_back_once_and_remembers(tmp_path: Path
     server = OpenAIServer(supports_json_schema=False)
     try:
         first = generate(server, tmp_path)
-        assert len(first.pairs) == 2 and first.stats.structured_output_used is False
-        assert [r.structured for r in server.requests] == [True, False]
+        assert len(first.pairs) == 2 and first.stats.response_format == "json_object"
+        assert [r.response_format for r in server.requests] == ["json_schema", "json_object"]
         second = generate(server, tmp_path)
+        assert second.stats.response_format == "json_object" and second.stats.response_format_source == "remembered"
         assert len(second.pairs) == 2 and second.stats.calls_made == 0 and len(server.requests) == 2
     finally:
         server.close()
@@ -178,8 +151,9 @@ def test_long_sections_get_continuation_rounds_and_cache_them(server: OpenAIServ
     long_prompts = [r.prompt for r in server.requests if "Continue generating" in r.prompt]
     assert len(long_prompts) == 2
     first_long = next(r for r in server.requests if LONG_SECTION.text in r.prompt)
-    reply = json.dumps({"pairs": default_pairs(first_long.prompt)})
-    assert any(reply in prompt for prompt in long_prompts)  # the previous answer is carried on
+    carried = jsonl(default_pairs(first_long.prompt))
+    assert any(carried in prompt for prompt in long_prompts)  # the previous answer is carried on
+    assert all(LONG_SECTION.text in prompt for prompt in long_prompts)  # and the section's text
     again = generate(server, tmp_path, [LONG_SECTION, SECTION])
     assert again.stats.calls_made == 0 and again.stats.calls_cached == 4 and again.pairs == result.pairs
 
@@ -190,7 +164,7 @@ def test_concurrency_is_bounded_and_reached(tmp_path: Path) -> None:
         sections = [SectionInput(f"s{i}", f"S{i}", f"## S{i}\n\n" + f"text {i} " * 60) for i in range(12)]
         result = generate(server, tmp_path, sections, max_concurrency=4)
         assert len(result.pairs) == 24
-        assert server.peak_in_flight == 4 and result.stats.peak_in_flight == 4
+        assert server.peak_in_flight == 4 and result.stats.concurrency.peak_in_flight == 4
     finally:
         server.close()
 
@@ -230,10 +204,13 @@ def pipeline_assets() -> list:
     return [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])]
 
 
-def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient) -> dict[str, dict]:
+def materialize(
+    instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient, zig_root: Path | None = None
+) -> dict[str, dict]:
+    zig = ZigEngine(sandbox_dir=str(zig_root)) if zig_root else ZigEngine()
     result = dg.materialize(
         pipeline_assets(),
-        resources={"io_manager": ParquetIOManager(), "llm": llm},
+        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": zig},
         run_config={"ops": {"zig_docs": {"config": {"source": str(docs_path)}}}},
         instance=instance,
     )
@@ -244,8 +221,14 @@ def materialize(instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient) -
     }
 
 
+@needs_root
 def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
-    server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+    server: OpenAIServer,
+    data_dir: Path,
+    tmp_path: Path,
+    zig_sandbox_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
 ) -> None:
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     docs_path = tmp_path / "docs.md"
@@ -262,18 +245,21 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
     instance_dir = tmp_path / "dagster_home"
     instance_dir.mkdir()
     with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
-        first = materialize(instance, docs_path, llm)
+        first = materialize(instance, docs_path, llm, zig_sandbox_root)
         meta = first["qa_pairs"]
         # 7 sections over 200 characters; the prose one is asked twice (one repair).
         assert meta["generator"] == "both" and meta["llm_calls_made"] == 8 and meta["llm_calls_cached"] == 0
         assert meta["pairs_by_generator_kind"] == {"docs/code": 1, "docs/concept": 7, "llm/code": 6, "llm/concept": 6}
         assert meta["rejects_by_reason"] == {"no_json": 2}
-        assert meta["tokens_in"] > 0 and meta["estimated_cost_usd"] > 0 and meta["peak_in_flight"] == 4
+        assert meta["tokens_in"] > 0 and meta["estimated_cost_usd"] > 0 and meta["concurrency"]["peak_in_flight"] == 4
+        assert meta["response_format"] == "json_schema" and meta["llm_server"] == server.base_url
+        # Every LLM code answer was compiled and run before it was emitted (one program, six pairs).
+        assert meta["code_repair"]["checked"] == 6 and meta["code_repair"]["passed_first_try"] == 6
         rejects = pl.read_parquet(data_dir / "assets" / "qa_rejects.parquet")
         assert rejects["breadcrumb"].to_list() == ["Zig Language Reference > PROSE-SECTION"] * 2
         requests_after_first = len(server.requests)
 
-        second = materialize(instance, docs_path, llm)
+        second = materialize(instance, docs_path, llm, zig_sandbox_root)
         assert second["qa_pairs"]["llm_calls_made"] == 0 and second["qa_pairs"]["llm_calls_cached"] == 8
         assert len(server.requests) == requests_after_first
         pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")
@@ -306,19 +292,21 @@ KILLED_RUN = textwrap.dedent(
     from zigtune.assets import docs, qa_pairs
     from zigtune.storage.io_manager import ParquetIOManager
     from zigtune.resources.llm import LLMClient
+    from zigtune.resources.zig import ZigEngine
 
     llm = LLMClient(base_url=sys.argv[1], api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
     dg.materialize(
         [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])],
-        resources={"io_manager": ParquetIOManager(), "llm": llm},
+        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": ZigEngine(sandbox_dir=sys.argv[3])},
         run_config={"ops": {"zig_docs": {"config": {"source": sys.argv[2]}}}},
     )
     """
 )
 
 
+@needs_root
 def test_killed_run_resumes_without_repeating_answered_calls(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     server = OpenAIServer(latency=0.3, api_key=SECRET)
@@ -331,7 +319,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
 
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", KILLED_RUN, server.base_url, str(docs_path)],
+            [sys.executable, "-c", KILLED_RUN, server.base_url, str(docs_path), str(zig_sandbox_root)],
             env={**os.environ, "ZIGTUNE_DATA_DIR": str(data_dir)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -353,7 +341,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
 
         llm = LLMClient(base_url=server.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
         with dg.instance_for_test() as instance:
-            meta = materialize(instance, docs_path, llm)["qa_pairs"]
+            meta = materialize(instance, docs_path, llm, zig_sandbox_root)["qa_pairs"]
         resumed = server.requests[first_run_requests:]
         resumed_keys = {cache_key("chat.completions", r.body) for r in resumed}
         assert resumed_keys.isdisjoint(answered)
@@ -362,3 +350,71 @@ def test_killed_run_resumes_without_repeating_answered_calls(
         assert meta["pairs_by_generator_kind"]["llm/concept"] == 24
     finally:
         server.close()
+
+
+# --- failing loudly, in Dagster ----------------------------------------------------------------------
+
+
+def materialize_failing(instance: dg.DagsterInstance, docs_path: Path) -> dg.ExecuteInProcessResult:
+    """The LLM generator alone, with the resources as zigtune.definitions makes them (settings from NOVITA_*)."""
+    return dg.materialize(
+        pipeline_assets(),
+        resources={"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": ZigEngine()},
+        run_config={
+            "ops": {
+                "zig_docs": {"config": {"source": str(docs_path)}},
+                "qa_generation": {"config": {"generator": "llm"}},
+            }
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    (event,) = result.get_step_failure_events()
+    return event.step_failure_data.user_failure_data.description  # type: ignore[union-attr]
+
+
+def test_a_server_that_is_down_fails_the_generation_with_one_line_and_a_failed_check(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_llm_calls import closed_port_url
+
+    url = closed_port_url()
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", url)
+    monkeypatch.setenv("NOVITA_MAX_RETRIES", "1")
+    monkeypatch.setenv("NOVITA_RETRY_BACKOFF_SECONDS", "0.01")
+    docs_path = tmp_path / "docs.md"
+    docs_path.write_text(small_docs(3))
+    with dg.instance_for_test() as instance:
+        result = materialize_failing(instance, docs_path)
+        assert not result.success
+        line = step_failure(result)
+        # The first call probes the server alone; once it failed, one section in four is past 20%, so the
+        # other three are not tried at all.
+        assert line == f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url}"
+        (check,) = result.get_asset_check_evaluations()
+        assert check.check_name == "llm_section_failures" and not check.passed
+        assert check.description == line and check.metadata["llm_sections_failed"].value == 1
+        # Nothing was stored: the next run is not handed an empty table as if it were the answer.
+        assert not (data_dir / "assets" / "qa_pairs.parquet").exists()
+
+
+def test_a_model_that_echoes_the_prompt_fails_the_generation_as_no_pairs(
+    server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
+    server.responder = lambda request: Reply(request.prompt)
+    docs_path = tmp_path / "docs.md"
+    docs_path.write_text(small_docs(2))
+    with dg.instance_for_test() as instance:
+        result = materialize_failing(instance, docs_path)
+    assert not result.success
+    assert (
+        step_failure(result) == "no pairs: all 6 generations were rejected, most as template_echo (6); see qa_rejects"
+    )
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed

@@ -4,7 +4,6 @@ server, the canary, and the Dagster multi-asset with a real instance and the rea
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -19,17 +18,25 @@ from zigtune.resources.codapi import CodapiEngine, CodapiError
 from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache
 from zigtune.storage.io_manager import ParquetIOManager
-from zigtune.validation.checking import CANARY_EXAMPLES, VALIDATED_PAIRS_SCHEMA, run_canary, validate_pairs
-from zigtune.validation.sandbox import LocalZigEngine
+from zigtune.validation.checking import (
+    CANARY_EXAMPLES,
+    CANNOT_RUN_HERE,
+    NOT_SAMPLED,
+    NOTHING_TO_CHECK,
+    VALIDATED_PAIRS_SCHEMA,
+    run_canary,
+    validate_pairs,
+)
+from zigtune.validation.sandbox import BuildOptions, LocalZigEngine
 from zigtune.validation.verdicts import Verdict, classify_codapi
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 
 HELLO = (
     'const std = @import("std");\n\npub fn main() !void {\n    try std.io.getStdOut().writer().writeAll("hi\\n");\n}\n'
 )
 TEST_OK = 'const std = @import("std");\n\ntest "adds" {\n    try std.testing.expect(1 + 1 == 2);\n}\n'
 BROKEN = "pub fn main() void {\n    missing = 1;\n}\n"
+PRIVATE_BROKEN = 'fn unused() u8 {\n    return "x";\n}\n\n' + HELLO
+LIBC = 'const c = @cImport(@cInclude("stdio.h"));\n\npub fn main() void {\n    _ = c.printf("hi\\n");\n}\n'
 
 
 def _pair(name: str, response: str, kind: str = "code", expected_output: str | None = None) -> dict[str, object]:
@@ -59,9 +66,26 @@ PAIRS = pl.DataFrame(
         _pair("broken", f"```zig\n{BROKEN}```"),
         _pair("needs_main", '```zig\nconst x = 5;\nstd.debug.print("{}\\n", .{x});\n```'),
         _pair("unfenced", HELLO),
+        _pair("private_broken", f"```zig\n{PRIVATE_BROKEN}```"),
+        _pair("prose_unknown_api", "Copy a slice with `std.mem.copy(u8, dest, src)`.", kind="concept"),
+        _pair("prose_known_api", "Copy with `@memcpy` or `std.mem.copyForwards`; `@intCast` narrows.", kind="concept"),
     ],
     schema=QA_PAIRS_SCHEMA,
 )
+VERDICTS = {
+    "concept": "unchecked",
+    "hello": "ok",
+    "wrong_output": "wrong_output",
+    "several_blocks": "ok",
+    "same_test_again": "ok",
+    "non_zig": "unchecked",
+    "broken": "compile_error",
+    "needs_main": "compile_error",
+    "unfenced": "ok",
+    "private_broken": "compile_error",
+    "prose_unknown_api": "unknown_api",
+    "prose_known_api": "ok",
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,27 +97,29 @@ def test_validate_pairs_verdicts_and_cache(zig_sandbox_root: Path, tmp_path: Pat
     cache = ContentCache(tmp_path / "verdicts")
     engine = LocalZigEngine(zig_sandbox_root)
     validated, rejected, stats = asyncio.run(validate_pairs(PAIRS, engine, cache))
-    verdicts = dict(pl.concat([validated, rejected]).select("pair_id", "verdict").iter_rows())
-    assert verdicts == {
-        "concept": "no_code",
-        "hello": "ok",
-        "wrong_output": "wrong_output",
-        "several_blocks": "ok",
-        "same_test_again": "ok",
-        "non_zig": "no_code",
-        "broken": "compile_error",
-        "needs_main": "compile_error",
-        "unfenced": "ok",
-    }
-    assert set(validated["pair_id"]) == {"concept", "hello", "several_blocks", "same_test_again", "non_zig", "unfenced"}
+    frame = pl.concat([validated, rejected])
+    assert dict(frame.select("pair_id", "verdict").iter_rows()) == VERDICTS
+    assert set(validated["pair_id"]) == {
+        "concept", "hello", "several_blocks", "same_test_again", "non_zig", "unfenced", "prose_known_api"
+    }  # fmt: skip
     assert validated.schema == VALIDATED_PAIRS_SCHEMA and rejected.schema == VALIDATED_PAIRS_SCHEMA
-    assert "use of undeclared identifier 'missing'" in rejected.filter(pl.col("pair_id") == "broken")["stderr"][0]
-    assert validated.filter(pl.col("pair_id") == "concept")["has_code"].to_list() == [False]
-    # hello/wrong_output/unfenced share one program and both test pairs one test: 4 distinct checks
-    assert (stats.compiled, stats.cached) == (4, 0)
+    row = {r["pair_id"]: r for r in frame.iter_rows(named=True)}
+    assert "use of undeclared identifier 'missing'" in row["broken"]["stderr"]
+    assert "expected type 'u8'" in row["private_broken"]["stderr"]  # a function nothing calls is analysed too
+    assert row["prose_unknown_api"]["unknown_apis"] == ["std.mem.copy"]
+    assert "std.mem.copy: Zig 0.14.0 has no such declaration" in row["prose_unknown_api"]["stderr"]
+    assert row["prose_known_api"]["api_names"] == ["@memcpy", "std.mem.copyForwards", "@intCast"]
+    assert (row["concept"]["has_code"], row["concept"]["unchecked_reason"]) == (False, NOTHING_TO_CHECK)
+    checked_by = {name: r["checked_by"] for name, r in row.items()}
+    assert (checked_by["hello"], checked_by["prose_known_api"], checked_by["concept"]) == ("code", "api_names", None)
+    assert not row["concept"]["passed"] and row["prose_known_api"]["passed"]
+    # hello/wrong_output/unfenced share one program and both test pairs one test: 5 distinct checks;
+    # the three API names took one ast-check and two build-objs (std.mem.copy fails, the rest again).
+    assert (stats.compiled, stats.cached, stats.api_compiles, stats.api_cached) == (5, 0, 3, 0)
 
     again_validated, again_rejected, again = asyncio.run(validate_pairs(PAIRS, engine, cache))
-    assert (again.compiled, again.cached) == (0, 4)
+    # four distinct API names (three in prose_known_api, std.mem.copy in prose_unknown_api), all cached
+    assert (again.compiled, again.cached, again.api_compiles, again.api_cached) == (0, 5, 0, 4)
     assert again_validated.equals(validated) and again_rejected.equals(rejected)
 
 
@@ -103,9 +129,33 @@ def test_sampling_fraction_marks_the_rest_unchecked(zig_sandbox_root: Path, tmp_
         validate_pairs(pairs, LocalZigEngine(zig_sandbox_root), ContentCache(tmp_path), sample_fraction=0.5)
     )
     assert sorted(validated["verdict"]) == ["ok", "ok", "unchecked", "unchecked"]
+    assert set(validated.filter(pl.col("verdict") == "unchecked")["unchecked_reason"]) == {NOT_SAMPLED}
     assert rejected.is_empty() and stats.compiled == 2
     with pytest.raises(ValueError, match="sample_fraction"):
         asyncio.run(validate_pairs(pairs, LocalZigEngine(zig_sandbox_root), None, sample_fraction=0))
+
+
+def test_reference_examples_are_checked_with_their_own_build_options(zig_sandbox_root: Path, tmp_path: Path) -> None:
+    """A libc example compiles only with libc; a wasm example is built, not run, and so stays unchecked."""
+    pairs = pl.DataFrame(
+        [
+            {**_pair("libc", f"```zig\n{LIBC}```", expected_output="hi\n"), "example_name": "libc_hello.zig"},
+            {**_pair("wasi", f"```zig\n{HELLO}```", expected_output="hi\n"), "example_name": "wasi_hello.zig"},
+        ],
+        schema=QA_PAIRS_SCHEMA,
+    )
+    options = {
+        "libc_hello.zig": BuildOptions(link_libc=True, file_name="libc_hello.zig"),
+        "wasi_hello.zig": BuildOptions(target="wasm32-wasi", file_name="wasi_hello.zig"),
+    }
+    engine = LocalZigEngine(zig_sandbox_root)
+    validated, rejected, _ = asyncio.run(validate_pairs(pairs, engine, None, example_options=options))
+    assert rejected.is_empty(), rejected.select("pair_id", "stderr").rows()
+    row = {r["pair_id"]: r for r in validated.iter_rows(named=True)}
+    assert (row["libc"]["verdict"], row["libc"]["stdout"], row["libc"]["checked_by"]) == ("ok", "hi\n", "code")
+    assert row["wasi"]["verdict"] == "unchecked" and row["wasi"]["unchecked_reason"].startswith(CANNOT_RUN_HERE)
+    _, without_options, _ = asyncio.run(validate_pairs(pairs.head(1), engine, None))
+    assert without_options["verdict"].to_list() == ["compile_error"]  # what ignoring the options did
 
 
 # --- the remote engine against a local server speaking Codapi's protocol ---------------------------
@@ -245,7 +295,7 @@ def test_canary_fails_on_a_wrong_version_or_wrong_verdicts(codapi_server: Codapi
 
     report = asyncio.run(canary())
     assert not report.passed
-    assert report.problems[0] == "the remote engine runs Zig 0.13.0, not 0.14.0"
+    assert report.problems[0] == "the codapi engine runs Zig 0.13.0, not 0.14.0"
     assert any(p.startswith("test_blocks.zig: expected compile_error, got ok") for p in report.problems)
     assert len(report.problems) == 1 + 4  # the version, and the four examples that must fail
 
@@ -265,27 +315,66 @@ def _definitions(docs_markdown: str, pairs: pl.DataFrame):
     return [qa_pairs_stub, doc_sections_stub, pair_validation]
 
 
+def _hostile_pairs(secret: Path) -> list[dict[str, object]]:
+    """Pairs whose code goes for the planted secret: at compile time, and at run time."""
+    include = f'const c = @cImport(@cInclude("{secret}"));\n\npub fn main() void {{\n    _ = c;\n}}\n'
+    read = HELLO.replace(
+        'try std.io.getStdOut().writer().writeAll("hi\\n");',
+        f'const f = try std.fs.openFileAbsolute("{secret}", .{{}});\n'
+        "    var buffer: [64]u8 = undefined;\n"
+        "    const n = try f.readAll(&buffer);\n"
+        "    try std.io.getStdOut().writer().writeAll(buffer[0..n]);\n"
+        '    std.debug.print("{s}", .{std.posix.getenv("ZIGTUNE_PLANTED_SECRET") orelse ""});',
+    )
+    return [_pair("hostile_include", f"```zig\n{include}```"), _pair("hostile_read", f"```zig\n{read}```")]
+
+
+def _text_of(frame: pl.DataFrame) -> str:
+    return repr(frame.to_dicts())
+
+
 def test_materialize_validated_and_rejected_pairs(
-    docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
+    docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path, planted_secret
 ) -> None:
+    """The asset counts checked, unchecked and rejected pairs apart; a planted secret reaches no table,
+    metadata entry or event."""
+    secret, value = planted_secret
+    pairs = pl.concat([PAIRS, pl.DataFrame(_hostile_pairs(secret), schema=QA_PAIRS_SCHEMA)])
     resources = {
         "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
     result = dg.materialize(
-        _definitions(docs_markdown, PAIRS), resources=resources, instance=dg.DagsterInstance.ephemeral()
+        _definitions(docs_markdown, pairs), resources=resources, instance=dg.DagsterInstance.ephemeral()
     )
     assert result.success
     validated = pl.read_parquet(tmp_path / "assets" / "validated_pairs.parquet")
     rejected = pl.read_parquet(tmp_path / "assets" / "rejected_pairs.parquet")
-    assert sorted(rejected["pair_id"]) == ["broken", "needs_main", "wrong_output"]
-    assert validated.height == 6
+    assert sorted(rejected["pair_id"]) == [
+        "broken", "hostile_include", "hostile_read", "needs_main", "private_broken", "prose_unknown_api", "wrong_output"
+    ]  # fmt: skip
+    assert validated.height == 7
+    verdict = dict(rejected.select("pair_id", "verdict").iter_rows())
+    assert (verdict["hostile_include"], verdict["hostile_read"]) == ("compile_error", "runtime_error")
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [(CANARY_CHECK, True)]
-    metadata = result.asset_materializations_for_node("pair_validation")[0].metadata
-    assert metadata["pass_rate"].value == pytest.approx(4 / 7, abs=1e-3)
-    assert metadata["verdicts"].value == {"ok": 4, "no_code": 2, "compile_error": 2, "wrong_output": 1}
-    assert metadata["pass_rate_by_kind"].value == {"code": pytest.approx(4 / 7, abs=1e-3)}
+    metadata = {k: v.value for k, v in result.asset_materializations_for_node("pair_validation")[0].metadata.items()}
+    assert (metadata["pairs"], metadata["checked"], metadata["passed"]) == (14, 12, 5)
+    assert (metadata["rejected"], metadata["unchecked"]) == (7, 2)
+    assert metadata["pass_rate"] == pytest.approx(5 / 12, abs=1e-3)
+    assert metadata["verdicts"] == {
+        "compile_error": 4, "ok": 5, "unchecked": 2, "runtime_error": 1, "unknown_api": 1, "wrong_output": 1
+    }  # fmt: skip
+    assert metadata["checked_by"] == {"code": 10, "api_names": 2}
+    assert metadata["unchecked_reasons"] == {NOTHING_TO_CHECK: 2}
+    assert metadata["api_names_unknown"] == ["std.mem.copy"]
+
+    # The secret: in no table, no metadata entry, no event of the run (compiler words and program output included).
+    assert value not in _text_of(validated) + _text_of(rejected)
+    for materialization in result.asset_materializations_for_node("pair_validation"):
+        assert value not in repr(materialization.metadata)
+    assert value not in "".join(repr(event) for event in result.all_events)
+    assert secret.read_text(encoding="utf-8").strip() == value
 
 
 def test_failed_canary_stops_validation_with_a_clear_message(
@@ -305,7 +394,7 @@ def test_failed_canary_stops_validation_with_a_clear_message(
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.event_specific_data.error_display_string
-    assert "validation stopped: the remote Zig engine disagrees with the reference" in message
+    assert "validation stopped: the codapi Zig engine disagrees with the reference" in message
     assert "test_blocks.zig: expected compile_error, got ok" in message
     assert not (tmp_path / "assets" / "validated_pairs.parquet").exists()
     assert len(codapi_server.requests) == 1 + len(CANARY_EXAMPLES)  # no pair was sent

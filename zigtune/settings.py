@@ -76,3 +76,12 @@ def generator() -> str:
     if value not in ("auto", "docs", "llm", "both"):
         raise ValueError(f"{GENERATOR_ENV}={value!r}: use docs, llm or both")
     return value
+
+
+#: ``ZIGTUNE_KEEP_UNCHECKED=1`` writes pairs nothing could check into the dataset (off by default).
+KEEP_UNCHECKED_ENV = "ZIGTUNE_KEEP_UNCHECKED"
+
+
+def keep_unchecked() -> bool:
+    """Whether the dataset keeps unchecked pairs unless its run config says otherwise."""
+    return os.environ.get(KEEP_UNCHECKED_ENV, "").strip().lower() in ("1", "true", "yes", "on")

@@ -2,8 +2,9 @@
 and its base are evaluated by the hf backend on the GPU, end to end through Dagster, code run by the local Zig.
 
 Skipped without CUDA. Needs the reference markdown: ``ZIGTUNE_GPU_DOCS_MD`` or ``../shared/data`` (as the
-CPU tests). Tasks: the eval split of a dataset built from six sections of the reference, plus their gold
-examples. A random model writes no Zig: this asserts the machinery and prints the numbers (and throughput).
+CPU tests). Tasks: the default suites — the project's ``zigtune_core`` and the eval split of a dataset built from
+six sections of the reference. A random model writes no Zig: this asserts the machinery and prints the numbers
+(and throughput).
 """
 
 import os
@@ -49,10 +50,6 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
     def chatml_dataset() -> pl.DataFrame:
         return files
 
-    @dg.asset(name="doc_sections", group_name="docs")
-    def doc_sections() -> pl.DataFrame:
-        return reference["sections"]
-
     model_dir = build_model_dir(tmp_path / "small-qwen2", shape="small", device="cuda")
     executor = TrainingExecutor(
         base_model=str(model_dir), backend="unsloth", max_seq_length=1024, lora_r=16, lora_alpha=32,
@@ -62,7 +59,7 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
     # load_in_4bit, adamw_8bit and lm_head+embed_tokens are the defaults.
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [chatml_dataset, doc_sections, training.lora_model, evaluation.model_evaluation,
+            [chatml_dataset, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"training": executor,
                        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
@@ -73,14 +70,15 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
     frame = result.output_for_node("model_evaluation")
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("model_evaluation")[0].metadata.items()}
     lora = result.output_for_node("lora_model").row(0, named=True)
-    print({k: v for k, v in metadata.items() if k not in ("side_by_side", "per_task", "sample_failures", "summary")})
-    print(metadata["side_by_side"])
+    print({k: v for k, v in metadata.items() if k not in ("report", "per_task", "sample_failures", "chart")})
+    print(metadata["report"])
     print(metadata["per_task"])
     print(frame.group_by("role", "verdict").len().sort("role", "verdict"))
     print("a fine-tuned completion:", repr(frame.filter(pl.col("role") == "fine_tuned")["completion"][0][:300]))
     assert lora["backend"] == "unsloth" and metadata["generation"]["device"] != "cpu"
-    tasks = frame["task_id"].n_unique()
-    assert tasks == metadata["tasks"] > 3 and frame.height == 2 * tasks
+    tasks = frame.select("suite", "task_id").n_unique()
+    assert tasks == metadata["tasks"] >= 60 and frame.height == 2 * tasks
+    assert set(frame["suite"]) == {"zigtune_core", "eval_split"}
     assert set(frame["zig_version"]) == {"0.14.0"} and set(frame["engine"]) == {"local"}
     assert set(frame.filter(pl.col("role") == "fine_tuned")["adapter"]) == {lora["adapter_dir"]}
     assert metadata["peak_vram_gib"] > 0

@@ -15,7 +15,7 @@ from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL,
 from zigtune.settings import StorageConfigError
 from zigtune.storage.artifacts import ArtifactError, artifact_store, join
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: unchecked pairs left out unless keep_unchecked
 PREVIEW_CHARS = 1200
 
 
@@ -31,6 +31,10 @@ class ChatmlDatasetConfig(dg.Config):
 
     system_prompt: str | None = None
     """A system turn put first in every conversation. None, as in the original: user and assistant only."""
+
+    keep_unchecked: bool = False
+    """Also write pairs nothing could check (prose that names no Zig API, code left out of a validation
+    sample). Off: the dataset holds only pairs that passed a check. ``ZIGTUNE_KEEP_UNCHECKED=1`` sets the default."""
 
     preview_rows: int = 3
     """How many train rows the metadata shows rendered as Qwen2.5 ChatML."""
@@ -68,6 +72,7 @@ def chatml_dataset(
         seed=config.seed,
         near_duplicate_threshold=config.near_duplicate_threshold,
         system_prompt=config.system_prompt or None,
+        keep_unchecked=config.keep_unchecked or settings.keep_unchecked(),
     )
     try:
         build = build_dataset(validated_pairs, doc_sections, dataset_settings)
@@ -115,10 +120,17 @@ def chatml_dataset(
                 {
                     "sections": funnel.sections,
                     "pairs": funnel.pairs,
-                    "validated": funnel.validated,
+                    "checked_passed": funnel.validated,
+                    "checked_rejected": funnel.rejected,
+                    "unchecked": funnel.unchecked,
+                    "unchecked_kept": funnel.unchecked_kept,
                     "deduplicated": funnel.deduplicated,
                 }
             ),
+            "checked_passed": funnel.validated,
+            "rejected": funnel.rejected,
+            "unchecked": funnel.unchecked,
+            "unchecked_kept": funnel.unchecked_kept,
             "zig_version": ", ".join(funnel.zig_versions),
             "seed": config.seed,
             "eval_fraction": config.eval_fraction,

@@ -1,18 +1,23 @@
-"""Stage 6: model evaluation — does the code the model writes compile and correctly run the requested task?
+"""Stage 6: model evaluation — does the code the model writes do the requested task, on tasks it never saw?
 
-The original's headline benchmark, made real. The base model and the fine-tuned adapter are asked the same
-tasks (the eval split's code tasks and the gold set from the reference's runnable examples, see
-``zigtune.evaluation.tasks``) with pinned decoding, their code is run by the Zig engine (the ``zig``
-resource), and the rates land side by side in the metadata and in MLflow next to the training run.
-Generation runs out of process on the GPU through the training executor's worker machinery (``hf``), or
-on any OpenAI-compatible server (``openai``).
+The base model and the fine-tuned adapter answer the same task suites (``zigtune.evaluation.suite``; by default
+the project's own ``zigtune_core`` and the dataset's held-out split converted to tasks) with pinned decoding;
+each answer is compiled with the task's hidden tests by the Zig engine (the ``zig`` resource) and passes only
+when those pass. Tasks that share text with the training data are marked seen; the headline is pass@1 on
+unseen tasks. Rates, the fine-tuned − base difference with its interval, a per-category table and a chart land
+in the metadata and in MLflow next to the training run. Generation runs out of process on the GPU through the
+training executor's worker machinery (``hf``), or on any OpenAI-compatible server (``openai``).
+
+Every step is a plain function of ``zigtune.evaluation``; this module only wires them to Dagster.
 """
 
 import asyncio
 import json
 import os
 import time
-from typing import Literal
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import dagster as dg
 import polars as pl
@@ -20,6 +25,7 @@ from pydantic import Field
 
 from zigtune import settings
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
+from zigtune.evaluation.eval_split import EVAL_SPLIT
 from zigtune.evaluation.generation import (
     GenerationError,
     GenerationStats,
@@ -27,23 +33,42 @@ from zigtune.evaluation.generation import (
     Prompt,
     completions_from_json,
 )
-from zigtune.evaluation.report import failure_samples, side_by_side, task_table
+from zigtune.evaluation.judging import run_checks
+from zigtune.evaluation.report import (
+    category_table,
+    chart_png,
+    failure_samples,
+    markdown_image,
+    suite_tables,
+    task_table,
+)
 from zigtune.evaluation.scoring import (
-    ALL_SOURCES,
     BASE,
     EVALUATION_SCHEMA,
     FINE_TUNED,
     ROLES,
     Completion,
+    Marks,
     ModelStamp,
-    check_completions,
+    completion_jobs,
     score_completions,
-    summarize,
-    verified_gold,
+    usable_ks,
 )
-from zigtune.evaluation.tasks import SOURCES, TaskError, build_tasks
+from zigtune.evaluation.steps import (
+    DEFAULT_SUITES,
+    EvaluationSummary,
+    SuiteSelection,
+    contamination_marks,
+    load_suites,
+    prompts_of,
+    sample_tasks,
+    summarise,
+    system_turns,
+    training_texts,
+    verify_tasks,
+)
+from zigtune.evaluation.suite import Suite, SuiteError
 from zigtune.evaluation.tracking import log_evaluation
-from zigtune.metadata import markdown_table
 from zigtune.resources.codapi import CodapiError
 from zigtune.resources.training import TrainingExecutor
 from zigtune.resources.zig import ZigEngine
@@ -56,7 +81,7 @@ from zigtune.validation.sandbox import SandboxError
 
 __all__ = ["EVALUATION_SCHEMA", "evaluation_ran_tasks", "fine_tuned_not_worse", "model_evaluation"]
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 WORKER_MODULE = "zigtune.evaluation.worker"
 
 
@@ -64,17 +89,20 @@ class EvaluationConfig(dg.Config):
     backend: Literal["hf", "openai"] = "hf"
     """``hf``: transformers + peft in a worker process (GPU when there is one). ``openai``: a server."""
 
-    sources: list[str] = Field(default_factory=lambda: list(SOURCES))
-    """Task sources: ``eval_split`` (the held-out split's code tasks) and/or ``gold`` (reference examples)."""
+    suites: list[str] = Field(default_factory=lambda: list(DEFAULT_SUITES))
+    """Task suites: ``zigtune_core`` (the project's suite), ``eval_split`` (the held-out split as tasks), or the
+    path of any suite JSONL file (format: README, "Task suites")."""
 
-    max_tasks_per_source: int = 0
-    """Keep a seeded sample of this many tasks per source (0: all of them)."""
+    verify_suites: list[str] = Field(default_factory=lambda: [EVAL_SPLIT])
+    """Suites whose tasks are checked before any model is asked: a task is kept only when its reference solution
+    passes and its stub and an empty ``test {}`` fail (dropped tasks are counted). The project's suite is
+    checked by its own test instead."""
+
+    max_tasks_per_suite: int = 0
+    """Keep a seeded sample of this many tasks per suite (0: all of them)."""
 
     task_seed: int = 0
     """Seed of that sample."""
-
-    verify_gold: bool = True
-    """Run each gold task's reference program first and drop the tasks it does not pass (counted)."""
 
     temperature: float = 0.0
     """0: greedy, one deterministic answer per task (the default). Above 0 samples (the original used 0.7)."""
@@ -88,6 +116,9 @@ class EvaluationConfig(dg.Config):
 
     pass_at_k: list[int] = Field(default_factory=lambda: [1, 5, 10])
     """The k of pass@k to report; those above ``num_samples`` are left out."""
+
+    bootstrap_resamples: int = 2000
+    """Resamples of the paired bootstrap behind the fine-tuned − base interval (95%)."""
 
     seed: int = DEFAULT_SEED
     batch_size: int = 16
@@ -130,6 +161,9 @@ def _fail(message: str) -> dg.Failure:
     return dg.Failure(description=message, allow_retries=False)
 
 
+# -- inputs -----------------------------------------------------------------------------------------------------
+
+
 def _dataset_paths(chatml_dataset: pl.DataFrame) -> dict[str, str]:
     """Where the provenance parquet of each split was published (``<split>.parquet`` beside its JSONL when not
     listed)."""
@@ -151,17 +185,94 @@ def _read(location: str | None) -> pl.DataFrame | None:
         raise _fail(f"cannot read the dataset's provenance: {error}") from None
 
 
-def _generate_hf(
+def _stamps(config: EvaluationConfig, base_model: str, adapter_dir: str) -> dict[str, ModelStamp]:
+    if config.backend == "openai":
+        return {
+            BASE: ModelStamp(config.openai_base_model or base_model, None, "openai"),
+            FINE_TUNED: ModelStamp(config.openai_fine_tuned_model, adapter_dir, "openai"),
+        }
+    return {BASE: ModelStamp(base_model, None, "hf"), FINE_TUNED: ModelStamp(base_model, adapter_dir, "hf")}
+
+
+# -- steps ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Judge:
+    """The Zig engine (a fresh one per event loop), the verdict cache and what checking cost."""
+
+    zig: ZigEngine
+    cache: ContentCache
+    stats: CheckStats
+    name: str = ""
+    version: str = ""
+
+    def run(self, work: Any) -> Any:
+        """``work(engine)`` in one event loop, the engine closed after; engine failures fail the run."""
+
+        async def main() -> Any:
+            engine = self.zig.create_engine()
+            self.name = engine.name
+            try:
+                self.version = await engine.version()
+                return await work(engine)
+            finally:
+                await engine.close()
+
+        try:
+            return asyncio.run(main())
+        except (CodapiError, SandboxError) as error:
+            raise _fail(str(error)) from None
+
+
+def select_tasks(
+    context: dg.AssetExecutionContext, config: EvaluationConfig, eval_rows: pl.DataFrame | None, judge: Judge
+) -> SuiteSelection:
+    """The configured suites, sampled, and verified where configured; every dropped task counted."""
+    try:
+        selection = load_suites(config.suites, eval_rows)
+    except SuiteError as error:
+        raise _fail(str(error)) from None
+    sample_tasks(selection, config.max_tasks_per_suite, config.task_seed)
+
+    async def verify(engine: Any) -> None:
+        for suite in selection.suites:
+            if suite.name in config.verify_suites and suite.tasks:
+                selection.dropped.update(await verify_tasks(suite, engine, judge.cache, judge.stats, context.log.info))
+
+    judge.run(verify)
+    counts = {suite.name: len(suite.tasks) for suite in selection.suites}
+    context.log.info(f"tasks per suite: {counts}; dropped: {dict(selection.dropped)}")
+    return selection
+
+
+def generate(
     context: dg.AssetExecutionContext,
-    training: TrainingExecutor,
     config: EvaluationConfig,
-    adapter_dir: str,
+    training: TrainingExecutor,
+    stamps: dict[str, ModelStamp],
     prompts: list[Prompt],
     decoding: Decoding,
 ) -> tuple[list[Completion], GenerationStats, float]:
+    """Every prompt answered by both models: in the hf worker (returns its peak VRAM too) or by the server."""
+    if not prompts:
+        return [], GenerationStats(), 0.0
+    if config.backend == "openai":
+        backend = OpenAIBackend(
+            config.openai_base_url,
+            os.environ.get(config.openai_api_key_env) or "none",
+            concurrency=config.openai_concurrency,
+            cache=ContentCache(settings.data_dir() / "cache" / "llm"),
+            log=context.log.info,
+        )
+        try:
+            completions, stats = backend.generate(stamps, prompts, decoding)
+        except GenerationError as error:
+            raise _fail(str(error)) from None
+        return completions, stats, 0.0
     output = settings.data_dir() / "evaluation" / context.run.run_id[:8] / "completions.json"
     params = {
-        "adapter_dir": adapter_dir,
+        "adapter_dir": stamps[FINE_TUNED].adapter,
         "roles": list(ROLES),
         "prompts": [{"task_id": p.task_id, "messages": p.messages} for p in prompts],
         "decoding": decoding.as_dict(),
@@ -178,178 +289,149 @@ def _generate_hf(
     return completions, stats, float(outcome.result.get("peak_vram_gib") or 0.0)
 
 
-def _stamps(config: EvaluationConfig, base_model: str, adapter_dir: str) -> dict[str, ModelStamp]:
-    if config.backend == "openai":
-        return {
-            BASE: ModelStamp(config.openai_base_model or base_model, None, "openai"),
-            FINE_TUNED: ModelStamp(config.openai_fine_tuned_model, adapter_dir, "openai"),
-        }
-    return {BASE: ModelStamp(base_model, None, "hf"), FINE_TUNED: ModelStamp(base_model, adapter_dir, "hf")}
+def judge_completions(
+    context: dg.AssetExecutionContext,
+    judge: Judge,
+    suites: list[Suite],
+    completions: list[Completion],
+    stamps: dict[str, ModelStamp],
+    marks: Marks,
+    decoding: Decoding,
+) -> pl.DataFrame:
+    jobs = completion_jobs(suites, completions)
+    results = judge.run(lambda engine: run_checks(jobs, engine, judge.cache, judge.stats, context.log.info))
+    return score_completions(suites, completions, results, stamps, marks, decoding, judge.version, judge.name)
 
 
-@dg.asset(
-    group_name="evaluation",
-    kinds={"pytorch", "mlflow", "zig"},
-    code_version=CODE_VERSION,
-)
+def track(
+    context: dg.AssetExecutionContext,
+    training: TrainingExecutor,
+    lora: dict[str, Any],
+    params: dict[str, Any],
+    results: pl.DataFrame,
+    summary: EvaluationSummary,
+    report_md: str,
+    chart: bytes,
+) -> dict[str, str]:
+    """The evaluation as an MLflow run under the training run (which gets the headline pass@1 too)."""
+    differences = {suite: row["difference"] for suite, row in summary.per_suite().items()}
+    headline = {
+        f"{suite}.{role}.pass_at_1": float(row[role])  # type: ignore[arg-type]
+        for suite, row in summary.per_suite().items()
+        for role in ROLES
+        if row.get(role) is not None
+    }
+    return log_evaluation(
+        training.mlflow_tracking_uri or default_tracking_uri(settings.data_dir()),
+        lora.get("mlflow_run_id"),
+        f"model_evaluation-{context.run.run_id[:8]}",
+        params,
+        summary.summary,
+        results,
+        experiment_name=training.mlflow_experiment,
+        artifact_location=None if training.mlflow_tracking_uri else str(settings.data_dir() / "mlflow" / "artifacts"),
+        differences=differences,  # type: ignore[arg-type]
+        headline=headline,
+        report_md=report_md,
+        chart_png=chart,
+    )
+
+
+def metadata(
+    config: EvaluationConfig,
+    results: pl.DataFrame,
+    selection: SuiteSelection,
+    summary: EvaluationSummary,
+    report_md: str,
+    chart: bytes,
+) -> dict[str, Any]:
+    """What a person reads in the UI: the headline of the first suite, per-suite numbers, tables, the chart."""
+    first = selection.suites[0].name if selection.suites else ""
+    per_suite = summary.per_suite()
+    difference = (per_suite.get(first) or {}).get("difference") or {}
+    verdicts = results.group_by("role", "verdict").len().sort("role", "verdict")
+    return {
+        "tasks": sum(len(suite.tasks) for suite in selection.suites),
+        "tasks_by_suite": dg.MetadataValue.json({suite.name: len(suite.tasks) for suite in selection.suites}),
+        "seen_tasks": dg.MetadataValue.json(
+            dict(Counter(results.filter(pl.col("seen") & (pl.col("role") == BASE))["suite"]))
+        ),
+        "samples": results.height,
+        "dropped_tasks": dg.MetadataValue.json(dict(selection.dropped)),
+        "headline": f"pass@1 on {summary.headline} tasks of {first}",
+        "base_pass_at_1": summary.headline_rate(first, BASE),
+        "fine_tuned_pass_at_1": summary.headline_rate(first, FINE_TUNED),
+        "difference_pass_at_1": difference.get("difference"),
+        "difference_low": difference.get("low"),
+        "difference_high": difference.get("high"),
+        "base_compile_rate": summary.headline_rate(first, BASE, "compile_rate"),
+        "fine_tuned_compile_rate": summary.headline_rate(first, FINE_TUNED, "compile_rate"),
+        "pass_at_1_by_suite": dg.MetadataValue.json(per_suite),
+        "report": dg.MetadataValue.md(report_md),
+        "per_category": dg.MetadataValue.md(category_table(summary.categories)),
+        "chart": dg.MetadataValue.md(markdown_image(chart, "pass@1 per suite and category")),
+        "per_task": dg.MetadataValue.md(task_table(results, config.task_rows)),
+        "sample_failures": dg.MetadataValue.md(failure_samples(results, config.failure_rows)),
+        "verdicts": dg.MetadataValue.json({f"{role}:{verdict}": n for role, verdict, n in verdicts.iter_rows()}),
+    }
+
+
+# -- the asset --------------------------------------------------------------------------------------------------
+
+
+@dg.asset(group_name="evaluation", kinds={"pytorch", "mlflow", "zig"}, code_version=CODE_VERSION)
 def model_evaluation(
     context: dg.AssetExecutionContext,
     config: EvaluationConfig,
     lora_model: pl.DataFrame,
     chatml_dataset: pl.DataFrame,
-    doc_sections: pl.DataFrame,
     training: TrainingExecutor,
     zig: ZigEngine,
 ) -> dg.Output[pl.DataFrame]:
-    """Base vs fine-tuned on the eval split's code tasks and the reference's gold examples: compile rate,
-    run rate, correct-output rate, pass@1 (pass@k when sampling) and the no-code rate, side by side; one row
-    per sample, stamped with model, adapter, decoding, Zig version and engine.
-    """
+    """Base vs fine-tuned on the configured task suites: compile rate, pass@1 (pass@k when sampling), the
+    difference with a bootstrap interval, per category, seen and unseen tasks apart; one row per sample,
+    stamped with model, adapter, decoding, Zig version and engine."""
     started = time.monotonic()
     if not lora_model.height:
         raise _fail("lora_model is empty: materialize lora_model first")
     lora = lora_model.row(0, named=True)
-    adapter_dir, base_model = str(lora["adapter_dir"]), str(lora["base_model"])
     try:
         decoding = config.decoding()
     except DecodingError as error:
         raise _fail(str(error)) from None
-
     splits = _dataset_paths(chatml_dataset)
-    train_rows = _read(splits.get("train"))
-    train_sections = set(train_rows["section_id"]) if train_rows is not None else set()
-    try:
-        task_set = build_tasks(
-            _read(splits.get("eval")),
-            doc_sections,
-            train_sections,
-            tuple(config.sources),
-            config.max_tasks_per_source,
-            config.task_seed,
-        )
-    except TaskError as error:
-        raise _fail(str(error)) from None
-    dropped = dict(task_set.dropped)
+    train_rows, eval_rows = _read(splits.get("train")), _read(splits.get("eval"))
+    judge = Judge(zig, ContentCache(settings.data_dir() / "cache" / "verdicts"), CheckStats())
 
-    try:
-        engine = zig.create_engine()
-    except SandboxError as error:
-        raise _fail(str(error)) from None
-    cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
-    check_stats = CheckStats()
+    selection = select_tasks(context, config, eval_rows, judge)
+    marks = contamination_marks(selection.suites, training_texts(train_rows))
+    stamps = _stamps(config, str(lora["base_model"]), str(lora["adapter_dir"]))
+    prompts = prompts_of(selection.suites, system_turns(train_rows))
+    completions, generation, peak_vram = generate(context, config, training, stamps, prompts, decoding)
+    results = judge_completions(context, judge, selection.suites, completions, stamps, marks, decoding)
 
-    async def prepare() -> tuple[pl.DataFrame, int, str]:
-        try:
-            version = await engine.version()
-            if not config.verify_gold:
-                return task_set.tasks, 0, version
-            return (*await verified_gold(task_set.tasks, engine, cache, check_stats), version)
-        finally:
-            await engine.close()
-
-    try:
-        tasks, unsolvable, zig_version = asyncio.run(prepare())
-    except (CodapiError, SandboxError) as error:
-        raise _fail(str(error)) from None
-    if unsolvable:
-        dropped["gold: the reference program does not print its published output here"] = unsolvable
-    context.log.info(f"{tasks.height} tasks ({dict(tasks['source'].value_counts().iter_rows())}); dropped {dropped}")
-
-    stamps = _stamps(config, base_model, adapter_dir)
-    prompts = [Prompt(row["task_id"], row["messages"]) for row in tasks.iter_rows(named=True)]
-    peak_vram = 0.0
-    completions: list[Completion] = []
-    generation = GenerationStats()
-    if prompts and config.backend == "hf":
-        completions, generation, peak_vram = _generate_hf(context, training, config, adapter_dir, prompts, decoding)
-    elif prompts:
-        backend = OpenAIBackend(
-            config.openai_base_url,
-            os.environ.get(config.openai_api_key_env) or "none",
-            concurrency=config.openai_concurrency,
-        )
-        try:
-            completions, generation = backend.generate(stamps, prompts, decoding)
-        except GenerationError as error:
-            raise _fail(str(error)) from None
-
-    engine = zig.create_engine()
-
-    async def check() -> dict:
-        try:
-            return await check_completions(completions, engine, cache, check_stats)
-        finally:
-            await engine.close()
-
-    try:
-        exec_results = asyncio.run(check())
-    except (CodapiError, SandboxError) as error:
-        raise _fail(str(error)) from None
-    results = score_completions(tasks, completions, exec_results, stamps, decoding, zig_version, engine.name)
-    ks = tuple(sorted({1, *(k for k in config.pass_at_k if 1 <= k <= decoding.num_samples)}))
-    summary = summarize(results, ks)
-
-    tracking_uri = training.mlflow_tracking_uri or default_tracking_uri(settings.data_dir())
-    run_name = f"model_evaluation-{context.run.run_id[:8]}"
-    mlflow_params = {
+    summary = summarise(results, usable_ks(results, tuple(config.pass_at_k)), config.bootstrap_resamples)
+    report_md = suite_tables(summary.summary, summary.headline, summary.differences)
+    chart = chart_png(summary.summary, summary.categories, summary.headline)
+    params = {
         "backend": config.backend,
         "base_model": stamps[BASE].model,
         "fine_tuned_model": stamps[FINE_TUNED].model,
-        "adapter_dir": adapter_dir,
+        "adapter_dir": str(lora["adapter_dir"]),
         **{f"decoding.{k}": v for k, v in decoding.as_dict().items()},
-        "engine": engine.name,
-        "zig_version": zig_version,
-        "tasks": tasks.height,
-        "sources": ",".join(config.sources),
+        "engine": judge.name,
+        "zig_version": judge.version,
+        "suites": ",".join(suite.name for suite in selection.suites),
+        "tasks": sum(len(suite.tasks) for suite in selection.suites),
     }
-    artifacts = None if training.mlflow_tracking_uri else str(settings.data_dir() / "mlflow" / "artifacts")
-    mlflow_run = log_evaluation(
-        tracking_uri,
-        lora.get("mlflow_run_id"),
-        run_name,
-        mlflow_params,
-        summary,
-        results,
-        experiment_name=training.mlflow_experiment,
-        artifact_location=artifacts,
-    )
-
-    headline = {
-        (row["role"], row["source"]): row for row in summary.iter_rows(named=True) if row["source"] == ALL_SOURCES
-    }
-
-    def headline_rate(role: str, rate: str) -> float | None:
-        return headline.get((role, ALL_SOURCES), {}).get(rate)
-
-    metadata = {
-        "tasks": tasks.height,
-        "tasks_by_source": dg.MetadataValue.json(dict(tasks["source"].value_counts().iter_rows())),
-        "samples": results.height,
-        "dropped_tasks": dg.MetadataValue.json(dropped),
-        "base_pass_at_1": headline_rate(BASE, "pass_at_1"),
-        "fine_tuned_pass_at_1": headline_rate(FINE_TUNED, "pass_at_1"),
-        "base_compile_rate": headline_rate(BASE, "compile_rate"),
-        "fine_tuned_compile_rate": headline_rate(FINE_TUNED, "compile_rate"),
-        "fine_tuned_no_code_rate": headline_rate(FINE_TUNED, "no_code_rate"),
-        "side_by_side": dg.MetadataValue.md(side_by_side(summary)),
-        "summary": dg.MetadataValue.md(markdown_table(summary) if summary.height else "no tasks were evaluated"),
-        "per_task": dg.MetadataValue.md(task_table(results, config.task_rows)),
-        "sample_failures": dg.MetadataValue.md(failure_samples(results, config.failure_rows)),
-        "verdicts": dg.MetadataValue.json(
-            {
-                f"{role}:{verdict}": n
-                for role, verdict, n in results.group_by("role", "verdict").len().sort("role", "verdict").iter_rows()
-            }
-        ),
-        "backend": config.backend,
-        "base_model": stamps[BASE].model,
-        "fine_tuned_model": stamps[FINE_TUNED].model,
-        "adapter_dir": dg.MetadataValue.path(adapter_dir),
+    mlflow_run = track(context, training, lora, params, results, summary, report_md, chart)
+    values = {
+        **metadata(config, results, selection, summary, report_md, chart),
+        **{k: params[k] for k in ("backend", "base_model", "fine_tuned_model", "zig_version", "engine")},
+        "adapter_dir": dg.MetadataValue.path(str(lora["adapter_dir"])),
         "decoding": dg.MetadataValue.json(decoding.as_dict()),
-        "zig_version": zig_version,
-        "engine": engine.name,
-        "compiled": check_stats.compiled,
-        "verdicts_from_cache": check_stats.cached,
+        "compiled": judge.stats.compiled,
+        "verdicts_from_cache": judge.stats.cached,
         "generation": dg.MetadataValue.json(generation.as_dict()),
         "peak_vram_gib": peak_vram,
         "mlflow_run_id": mlflow_run["run_id"],
@@ -357,10 +439,10 @@ def model_evaluation(
         "wall_seconds": round(time.monotonic() - started, 2),
     }
     context.log.info(
-        f"pass@1 base {metadata['base_pass_at_1']} vs fine-tuned {metadata['fine_tuned_pass_at_1']} "
-        f"on {tasks.height} tasks ({results.height} samples)"
+        f"{values['headline']}: base {values['base_pass_at_1']} vs fine-tuned {values['fine_tuned_pass_at_1']} "
+        f"({results.height} samples)"
     )
-    return dg.Output(results, metadata={k: v for k, v in metadata.items() if v is not None})
+    return dg.Output(results, metadata={k: v for k, v in values.items() if v is not None})
 
 
 @dg.asset_check(
@@ -370,7 +452,7 @@ def model_evaluation(
 )
 def evaluation_ran_tasks(model_evaluation: pl.DataFrame) -> dg.AssetCheckResult:
     judged = model_evaluation.filter(pl.col("verdict") != "sandbox_error")
-    per_role = {role: judged.filter(pl.col("role") == role)["task_id"].n_unique() for role in ROLES}
+    per_role = {role: judged.filter(pl.col("role") == role).select("suite", "task_id").n_unique() for role in ROLES}
     passed = all(per_role.values())
     problems = "" if passed else f" — nothing judged for {[r for r, n in per_role.items() if not n]}"
     return dg.AssetCheckResult(
@@ -387,21 +469,18 @@ def evaluation_ran_tasks(model_evaluation: pl.DataFrame) -> dg.AssetCheckResult:
 
 @dg.asset_check(
     asset=model_evaluation,
-    description="The fine-tuned model's pass@1 is at least the base model's (over all tasks).",
+    description="On every suite with unseen tasks, the fine-tuned model's headline pass@1 is at least the base's.",
 )
 def fine_tuned_not_worse(model_evaluation: pl.DataFrame) -> dg.AssetCheckResult:
-    summary = summarize(model_evaluation)
-    rates = {
-        row["role"]: row["pass_at_1"] for row in summary.filter(pl.col("source") == ALL_SOURCES).iter_rows(named=True)
-    }
-    base, tuned = rates.get(BASE), rates.get(FINE_TUNED)
-    passed = base is not None and tuned is not None and tuned >= base
+    summary = summarise(model_evaluation, (1,), resamples=200) if model_evaluation.height else None
+    per_suite = summary.per_suite() if summary else {}
+    compared = {suite: row for suite, row in per_suite.items() if row[BASE] is not None and row[FINE_TUNED] is not None}
+    worse = [suite for suite, row in compared.items() if row[FINE_TUNED] < row[BASE]]  # type: ignore[operator]
+    passed = bool(compared) and not worse
+    lines = [f"{suite}: fine-tuned {row[FINE_TUNED]} vs base {row[BASE]}" for suite, row in per_suite.items()]
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"pass@1 fine-tuned {tuned} vs base {base}",
-        metadata={
-            "base_pass_at_1": base if base is not None else -1.0,
-            "fine_tuned_pass_at_1": tuned if tuned is not None else -1.0,
-        },
+        description=("; ".join(lines) or "nothing was evaluated") + (f" — worse on {worse}" if worse else ""),
+        metadata={"pass_at_1_by_suite": dg.MetadataValue.json(per_suite)},
     )

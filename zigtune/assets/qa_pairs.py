@@ -1,34 +1,70 @@
-"""Stage 2: instruction/response pairs from the doc sections, and the ledger of what was rejected."""
+"""Stage 2: instruction/response pairs from the doc sections, and the ledger of what was rejected.
+
+The LLM path checks its own code here, before it emits a pair: code that fails to compile or run goes
+back to the model with the compiler's words (``generation/llm.py``). The repair loop lives in this stage,
+not in a later one, because a repair is a turn of the conversation that wrote the code: the section,
+the request and the reply are all in hand, and the section's next continuation starts from the
+repaired answer. Validation stays the judge of record: it checks every final pair again, behind its
+canary, and finds each verdict already in the shared verdict cache.
+
+A generation that fails is stopped here, with one line naming the main cause and the server, rather
+than two stages later as "no validated pairs": the blocking check ``llm_section_failures`` fails when
+more than ``max_failed_share`` of the sections failed or no pair came out, and the run stops. Finished
+calls stay cached, so the next run pays only for what is missing.
+"""
 
 import asyncio
 import time
 from collections import Counter
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import polars as pl
 
 from zigtune import settings
-from zigtune.generation.docs_generator import DOCS_TEMPLATE_VERSION, docs_pairs
-from zigtune.generation.llm import CallStats, GenerationResult, SectionInput, generate_pairs
+from zigtune.generation.code_checks import EngineChecker
+from zigtune.generation.docs_generator import docs_pairs
+from zigtune.generation.llm import (
+    CODE_REPAIR_ROUNDS,
+    MAX_FAILED_SHARE,
+    CallStats,
+    GenerationResult,
+    GenerationSettings,
+    SectionInput,
+    failure_summary,
+    generate_pairs,
+)
 from zigtune.generation.pairs import pairs_frame, rejects_frame
 from zigtune.generation.prompts import load_templates
+from zigtune.generation.version import generation_code_version
 from zigtune.metadata import markdown_table
+from zigtune.resources.codapi import CodapiError
 from zigtune.resources.llm import API_KEY_ENV, LLMClient
+from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache
+from zigtune.validation.sandbox import SandboxError
 
 #: The concurrency pool every LLM-calling asset joins, so that concurrent runs share one rate
 #: limit: ``dagster instance concurrency set llm_api 1`` lets one generation at a time call the API.
 LLM_POOL = "llm_api"
+FAILURE_CHECK = "llm_section_failures"
 
 TEMPLATES = load_templates()
-CODE_VERSION = f"1-{TEMPLATES.hash}-{DOCS_TEMPLATE_VERSION}"
+CODE_VERSION = generation_code_version()
 
 
 class QAPairsConfig(dg.Config):
     generator: Literal["auto", "llm", "docs", "both"] = "auto"
     """``docs``: deterministic pairs from the reference; ``llm``: the API; ``both``.
     ``auto``: $ZIGTUNE_GENERATOR if set, else ``both`` when NOVITA_API_KEY is set, else ``docs``."""
+
+    code_repair_rounds: int = CODE_REPAIR_ROUNDS
+    """Times LLM code that fails under Zig 0.14 goes back to the model with the error (0: never)."""
+
+    max_failed_share: float = MAX_FAILED_SHARE
+    """The run fails when more than this share of the sections sent to the LLM failed."""
 
 
 def _choose(config: QAPairsConfig, llm: LLMClient) -> tuple[str, str]:
@@ -39,10 +75,26 @@ def _choose(config: QAPairsConfig, llm: LLMClient) -> tuple[str, str]:
     return ("both", f"{API_KEY_ENV} is set") if llm.has_key else ("docs", f"{API_KEY_ENV} is not set")
 
 
+def _public_url(url: str) -> str:
+    """The server's URL as shown in logs and metadata: any user:password part removed."""
+    parts = urlsplit(url)
+    return (
+        urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+        if parts.hostname
+        else url
+    )
+
+
 async def _run_llm(
-    context: dg.AssetExecutionContext, llm: LLMClient, sections: pl.DataFrame, stats: CallStats
-) -> GenerationResult:
+    context: dg.AssetExecutionContext,
+    llm: LLMClient,
+    zig: ZigEngine,
+    config: QAPairsConfig,
+    sections: pl.DataFrame,
+    stats: CallStats,
+) -> tuple[GenerationResult, EngineChecker]:
     client = llm.client(stats)
+    checker = EngineChecker(zig.create_engine, ContentCache(settings.data_dir() / "cache" / "verdicts"))
     step = max(1, sections.height // 10)
 
     def progress(done: int, total: int) -> None:
@@ -52,21 +104,71 @@ async def _run_llm(
             )
 
     try:
-        return await generate_pairs(
+        result = await generate_pairs(
             [SectionInput(r["section_id"], r["breadcrumb"], r["text"]) for r in sections.iter_rows(named=True)],
             client=client,
             cache=ContentCache(settings.data_dir() / "cache" / "llm"),
             templates=TEMPLATES,
-            settings=llm.generation_settings(),
+            calls=llm.call_settings(),
+            settings=GenerationSettings(
+                code_repair_rounds=config.code_repair_rounds, max_failed_share=config.max_failed_share
+            ),
             stats=stats,
+            checker=checker,
             progress=progress,
         )
+    except (SandboxError, CodapiError) as error:
+        raise dg.Failure(description=f"checking the LLM's code: {error}", allow_retries=False) from None
     finally:
         await client.close()
+        await checker.close()
+    return result, checker
 
 
-def _json(counter: Counter[str]) -> dg.MetadataValue:
+def _json(counter: Counter[str] | dict[str, Any]) -> dg.MetadataValue:
     return dg.MetadataValue.json(dict(sorted(counter.items())))
+
+
+def _llm_metadata(llm: LLMClient, result: GenerationResult, server: str) -> dict[str, Any]:
+    stats = result.stats
+    llm_pairs = len(result.pairs)
+    cost = stats.cost(llm.call_settings())
+    sent = result.sections_sent
+    return {
+        "llm_server": server,
+        "model": llm.resolved().model,
+        "template_hash": TEMPLATES.hash,
+        "response_format": stats.response_format or "unknown (no reply)",
+        "response_format_source": stats.response_format_source,
+        "format_refusals": _json(stats.format_refusals),
+        "llm_sections_sent": sent,
+        "llm_sections_skipped_short": result.sections_skipped,
+        "llm_sections_failed": len(result.failures),
+        "llm_sections_not_tried": result.sections_stopped,
+        "llm_failure_share": round(len(result.failures) / sent, 4) if sent else 0.0,
+        "llm_calls_made": stats.calls_made,
+        "llm_calls_cached": stats.calls_cached,
+        "llm_requests_sent": stats.requests_sent,
+        "llm_retries": stats.retries,
+        "llm_parse_repairs": stats.parse_repairs,
+        "llm_dropped_requests": stats.timeouts,
+        "llm_failures": _json(stats.failures),
+        "concurrency": dg.MetadataValue.json(stats.concurrency.as_dict() if stats.concurrency else {}),
+        "code_repair": dg.MetadataValue.json(result.repair.as_dict()),
+        "code_behaviour_checks": _json(result.repair.behaviour_checks),
+        "tokens_in": stats.prompt_tokens,
+        "tokens_out": stats.completion_tokens,
+        "estimated_cost_usd": round(cost, 6),
+        "cost_per_llm_pair_usd": round(cost / llm_pairs, 8) if llm_pairs else 0.0,
+        "llm_wall_seconds": round(result.wall_seconds, 3),
+    }
+
+
+def _no_pairs_line(rejected: pl.DataFrame, generator: str) -> str:
+    if rejected.height == 0:
+        return f"no pairs: the {generator} generator produced none and rejected none (are the doc sections empty?)"
+    reason, count = Counter(rejected["reason"].to_list()).most_common(1)[0]
+    return f"no pairs: all {rejected.height} generations were rejected, most as {reason} ({count}); see qa_rejects"
 
 
 @dg.multi_asset(
@@ -75,16 +177,28 @@ def _json(counter: Counter[str]) -> dg.MetadataValue:
         "qa_pairs": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
         "qa_rejects": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
     },
+    check_specs=[
+        dg.AssetCheckSpec(
+            FAILURE_CHECK,
+            asset="qa_pairs",
+            blocking=True,
+            description="At most max_failed_share of the sections sent to the LLM failed, and some pair came out.",
+        )
+    ],
     pool=LLM_POOL,
 )
 def qa_generation(
-    context: dg.AssetExecutionContext, config: QAPairsConfig, llm: LLMClient, doc_sections: pl.DataFrame
-) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
+    context: dg.AssetExecutionContext,
+    config: QAPairsConfig,
+    llm: LLMClient,
+    zig: ZigEngine,
+    doc_sections: pl.DataFrame,
+) -> Iterator[dg.Output[pl.DataFrame] | dg.AssetCheckResult]:
     """``qa_pairs``: instruction/response pairs (docs generator and/or LLM); ``qa_rejects``: every
     generation that did not become a pair, with its reason and raw text.
 
     LLM answers are cached by content, so unchanged docs cost no call and a killed run resumes
-    where it stopped. The prompt templates' hash is part of the code version.
+    where it stopped. The code version is a hash of the generators' code and prompt templates.
     """
     started = time.monotonic()
     generator, why = _choose(config, llm)
@@ -92,36 +206,53 @@ def qa_generation(
     rows: list[dict[str, str | None]] = []
     rejects: list[dict[str, str]] = []
     metadata: dict[str, object] = {"generator": generator, "sections_seen": doc_sections.height}
+    problem: str | None = None
+    check_metadata: dict[str, Any] = {"max_failed_share": config.max_failed_share}
     if generator in ("docs", "both"):
         from_docs = docs_pairs(doc_sections)
         rows += from_docs.rows
         metadata["docs_skipped_by_reason"] = _json(from_docs.skipped)
     if generator in ("llm", "both"):
         stats = CallStats()
-        result = asyncio.run(_run_llm(context, llm, doc_sections, stats))
+        result, checker = asyncio.run(_run_llm(context, llm, zig, config, doc_sections, stats))
+        server = _public_url(llm.resolved().base_url)
         rows += result.pairs
         rejects += result.rejects
-        llm_pairs = len(result.pairs)
-        cost = stats.cost(llm.generation_settings())
-        metadata |= {
-            "model": llm.model,
-            "template_hash": TEMPLATES.hash,
-            "llm_sections_skipped_short": result.sections_skipped,
-            "llm_calls_made": stats.calls_made,
-            "llm_calls_cached": stats.calls_cached,
-            "llm_retries": stats.retries,
-            "llm_repairs": stats.repairs,
-            "llm_failures": _json(stats.failures),
-            "structured_output": bool(stats.structured_output_used),
-            "tokens_in": stats.prompt_tokens,
-            "tokens_out": stats.completion_tokens,
-            "estimated_cost_usd": round(cost, 6),
-            "cost_per_llm_pair_usd": round(cost / llm_pairs, 8) if llm_pairs else 0.0,
-            "peak_in_flight": stats.peak_in_flight,
-            "llm_wall_seconds": round(result.wall_seconds, 3),
+        metadata |= _llm_metadata(llm, result, server)
+        metadata |= {"code_checks_compiled": checker.stats.compiled, "code_checks_cached": checker.stats.cached}
+        problem = failure_summary(result, server, config.max_failed_share)
+        check_metadata |= {
+            key: metadata[key]
+            for key in ("llm_server", "llm_sections_sent", "llm_sections_failed", "llm_failure_share", "llm_failures")
         }
+        context.log.info(
+            f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
+            f"concurrency {metadata['concurrency'].value}; {stats.timeouts} dropped requests"  # type: ignore[attr-defined]
+        )
     pairs, repeats = pairs_frame(rows)
     rejected = rejects_frame(rejects + repeats)
+    if problem is None and pairs.height == 0:
+        problem = _no_pairs_line(rejected, generator)
+    reject_preview = dg.MetadataValue.md(markdown_table(rejected.head(8).select("breadcrumb", "reason", "raw"), 160))
+    check = dg.AssetCheckResult(
+        check_name=FAILURE_CHECK,
+        asset_key="qa_pairs",
+        passed=problem is None,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=problem or f"{pairs.height} pairs; failed sections within {config.max_failed_share:.0%}",
+        metadata=check_metadata,
+    )
+    if problem is not None:
+        yield check
+        raise dg.Failure(
+            description=problem,
+            metadata={
+                **check_metadata,
+                "rejects_by_reason": _json(Counter(rejected["reason"].to_list())),
+                "rejects": reject_preview,
+            },
+            allow_retries=False,
+        )
     by_kind = pairs.group_by("generator", "kind").len().sort("generator", "kind")
     metadata |= {
         "pairs": pairs.height,
@@ -138,6 +269,8 @@ def qa_generation(
     reject_metadata = {
         "rejects": rejected.height,
         "rejects_by_reason": metadata["rejects_by_reason"],
-        "preview": dg.MetadataValue.md(markdown_table(rejected.head(8).select("breadcrumb", "reason", "raw"), 100)),
+        "preview": reject_preview,
     }
-    return dg.Output(pairs, metadata=metadata), dg.Output(rejected, metadata=reject_metadata)  # type: ignore[arg-type]
+    yield dg.Output(pairs, output_name="qa_pairs", metadata=metadata)  # type: ignore[arg-type]
+    yield dg.Output(rejected, output_name="qa_rejects", metadata=reject_metadata)  # type: ignore[arg-type]
+    yield check

@@ -24,7 +24,9 @@ from zigtune.dataset.dedup import DEFAULT_NEAR_DUPLICATE_THRESHOLD, Item, dedupl
 from zigtune.dataset.splitting import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, EVAL, SPLITS, TRAIN, assign_splits
 
 #: Of two duplicates the one kept is the better checked, then the better grounded.
-VERDICT_PREFERENCE = {"ok": 0, "no_code": 1, "unchecked": 2}
+VERDICT_PREFERENCE = {"ok": 0, "unchecked": 2, "no_code": 2}
+#: Verdicts of pairs nothing checked (``no_code``: tables validated before ``unchecked`` existed).
+UNCHECKED_VERDICTS = ("unchecked", "no_code")
 GENERATOR_PREFERENCE = {"docs": 0, "llm": 1}
 
 TURN = pl.Struct({"role": pl.Utf8, "content": pl.Utf8})
@@ -42,6 +44,7 @@ PROVENANCE_SCHEMA = pl.Schema(
         "model": pl.Utf8,
         "template_hash": pl.Utf8,
         "verdict": pl.Utf8,
+        "checked_by": pl.Utf8,
         "check_mode": pl.Utf8,
         "zig_version": pl.Utf8,
         "engine": pl.Utf8,
@@ -89,6 +92,7 @@ class DatasetSettings:
     seed: int = DEFAULT_SEED
     near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD
     system_prompt: str | None = None
+    keep_unchecked: bool = False  # keep pairs nothing could check (prose naming no Zig API, unsampled code)
 
 
 @dataclass(frozen=True)
@@ -97,21 +101,30 @@ class DatasetBuild:
     duplicates: pl.DataFrame  # DUPLICATES_SCHEMA
     dedup_counts: dict[str, int]  # "<reason>/<scope>" -> removed pairs
     settings: DatasetSettings
+    unchecked_left_out: int = 0  # unchecked pairs not written (``keep_unchecked`` off)
 
     def split(self, name: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("split") == name)
 
 
 def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: DatasetSettings) -> DatasetBuild:
-    """Split ``validated`` pairs by section, drop duplicate instructions (train before eval), format."""
+    """Split ``validated`` pairs by section, drop duplicate instructions (train before eval), format.
+
+    Unchecked pairs (``verdict`` ``unchecked``) are left out, and counted, unless ``settings.keep_unchecked``.
+    """
     needed = {"pair_id", "section_id", "breadcrumb", "instruction", "response", *PROVENANCE_SCHEMA} - {
         "line",
         "conversations",
     }
     if missing := sorted(needed - set(validated.columns)):
         raise DatasetError(f"validated_pairs lacks columns {missing}: re-materialize validated_pairs")
+    unchecked = pl.col("verdict").is_in(UNCHECKED_VERDICTS)
+    left_out = 0 if settings.keep_unchecked else validated.filter(unchecked).height
+    if not settings.keep_unchecked:
+        validated = validated.filter(~unchecked)
     if validated.is_empty():
-        raise DatasetError("no validated pairs: nothing to write; check the validation stage's rejects")
+        note = f" ({left_out} unchecked pairs left out: keep_unchecked keeps them)" if left_out else ""
+        raise DatasetError(f"no validated pairs: nothing to write{note}; check the validation stage's rejects")
     order = sections.select("section_id", pl.col("order").cast(pl.Int64).alias("section_order"))
     pairs = validated.join(order, on="section_id", how="left").with_columns(
         unit=pl.coalesce("breadcrumb", "section_id")
@@ -167,6 +180,7 @@ def build_dataset(validated: pl.DataFrame, sections: pl.DataFrame, settings: Dat
         duplicates=removed.select(*DUPLICATES_SCHEMA).cast(dict(DUPLICATES_SCHEMA)),
         dedup_counts=result.counts(),
         settings=settings,
+        unchecked_left_out=left_out,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from zigtune.dataset.build import DatasetBuild
+from zigtune.dataset.build import UNCHECKED_VERDICTS, DatasetBuild
 from zigtune.dataset.splitting import SPLITS
 from zigtune.metadata import markdown_table
 
@@ -23,9 +23,12 @@ class Funnel:
 
     sections: int
     pairs: int
-    validated: int
+    validated: int  # passed their checks (code compiled and ran, API names exist)
     deduplicated: int
     rejects: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejected: int = 0  # failed a check
+    unchecked: int = 0  # nothing could be checked
+    unchecked_kept: int = 0  # of those, written to the dataset (``keep_unchecked``)
     zig_versions: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
 
@@ -46,10 +49,14 @@ class Funnel:
         def distinct(values: pl.Series) -> tuple[str, ...]:
             return tuple(sorted({str(v) for v in values.drop_nulls().to_list() if v}))
 
+        unchecked = validated.filter(pl.col("verdict").is_in(UNCHECKED_VERDICTS)).height
         return cls(
             sections=sections.height,
             pairs=qa_pairs.height,
-            validated=validated.height,
+            validated=validated.height - unchecked,
+            rejected=rejected.height,
+            unchecked=unchecked,
+            unchecked_kept=unchecked - build.unchecked_left_out,
             deduplicated=build.rows.height,
             rejects={
                 "generation": count(qa_rejects["reason"]),
@@ -86,15 +93,18 @@ def _by_split(build: DatasetBuild) -> pl.DataFrame:
 
 def _yield(funnel: Funnel) -> pl.DataFrame:
     per_section = f"{funnel.pairs / funnel.sections:.2f} per section" if funnel.sections else "–"
+    kept = funnel.validated + funnel.unchecked_kept
     stages = [
         ("doc sections", funnel.sections, ""),
         ("QA pairs", funnel.pairs, per_section),
-        ("validated pairs", funnel.validated, f"{_percent(funnel.validated, funnel.pairs)} of pairs"),
+        ("checked: passed", funnel.validated, f"{_percent(funnel.validated, funnel.pairs)} of pairs"),
+        ("checked: rejected", funnel.rejected, f"{_percent(funnel.rejected, funnel.pairs)} of pairs"),
         (
-            "deduplicated (train + eval)",
-            funnel.deduplicated,
-            f"{_percent(funnel.deduplicated, funnel.validated)} of validated",
+            "unchecked",
+            funnel.unchecked,
+            f"{_percent(funnel.unchecked, funnel.pairs)} of pairs; {funnel.unchecked_kept} kept",
         ),
+        ("deduplicated (train + eval)", funnel.deduplicated, f"{_percent(funnel.deduplicated, kept)} of kept"),
     ]
     return pl.DataFrame([{"stage": s, "rows": n, "yield": y} for s, n, y in stages])
 
@@ -143,6 +153,12 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
     settings = build.settings
     rejects = _rejects(funnel)
     verdicts = build.rows.group_by("verdict").len("rows").sort("verdict")
+    checked_by = (
+        build.rows.with_columns(pl.col("checked_by").fill_null("nothing (unchecked)"))
+        .group_by("checked_by")
+        .len("rows")
+        .sort("checked_by")
+    )
     zig = ", ".join(funnel.zig_versions) or "unknown (no code was checked)"
     engines = ", ".join(funnel.engines) or "none"
     system = f"`{settings.system_prompt}`" if settings.system_prompt else "none (user, assistant turns only)"
@@ -168,8 +184,15 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         (markdown_table(rejects) if rejects.height else "None.") + "\n",
         "## Verdicts of kept pairs\n",
         markdown_table(verdicts) + "\n",
-        "`ok`: the code compiled and ran (or its tests passed); `no_code`: a pair without code; "
-        "`unchecked`: left out of a validation sample.\n",
+        "`ok`: the pair passed every check it had: its Zig code compiled (every declaration analysed) "
+        "and ran, or its tests passed, and every Zig API name its prose puts in backticks exists in "
+        "Zig 0.14.0; `unchecked`: nothing could be checked (no code and no API name, or code left out "
+        "of a sample), kept only when the dataset's `keep_unchecked` setting says so.\n",
+        "## What was checked\n",
+        markdown_table(checked_by) + "\n",
+        "`code`: the answer's Zig code was compiled and run; `api_names`: the Zig API names in its prose "
+        f"were looked up by the compiler. Checked, unchecked and rejected pairs: {funnel.validated} passed, "
+        f"{funnel.rejected} rejected, {funnel.unchecked} unchecked ({funnel.unchecked_kept} of them kept).\n",
         "## Zig\n",
         f"Code checked with Zig {zig} (engine: {engines}).\n",
         "## Generators and templates\n",

@@ -9,7 +9,11 @@
   the asset module.
 - ``openai``: any OpenAI-compatible chat-completions server (vLLM serving the base with the adapter as a
   LoRA module, llama.cpp, Ollama...). The server applies its own chat template: serve the adapter's
-  tokenizer to keep it the training one. One request per sample, ``n`` samples with seeds ``seed + i``.
+  tokenizer to keep it the training one. One request per sample, ``n`` samples with seeds ``seed + i``. Every
+  answer is kept in the project's content cache (``data/cache/llm``), keyed by the server, the model (and the
+  adapter it stands for), the messages and the decoding, so a re-run or a resumed run asks nothing twice.
+
+Both log progress lines (done/total, rate, ETA) about every 10%.
 
 No dagster here; torch and transformers are imported inside the functions that need them.
 """
@@ -18,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from zigtune.evaluation.decoding import Decoding
+from zigtune.evaluation.progress import Progress
 from zigtune.evaluation.scoring import BASE, FINE_TUNED, Completion, ModelStamp
+from zigtune.storage.cache import ContentCache, cache_key
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class GenerationStats:
     seconds: dict[str, float] = field(default_factory=dict)
     new_tokens: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    cached: int = 0
     device: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -49,6 +57,7 @@ class GenerationStats:
             "seconds": self.seconds,
             "new_tokens": self.new_tokens,
             "requests": self.requests,
+            "cached": self.cached,
             "device": self.device,
         }
 
@@ -76,7 +85,13 @@ def _stop_token_ids(tokenizer: Any, decoding: Decoding) -> list[int]:
 
 
 def generate_batched(
-    model: Any, tokenizer: Any, prompts: list[Prompt], decoding: Decoding, role: str, batch_size: int
+    model: Any,
+    tokenizer: Any,
+    prompts: list[Prompt],
+    decoding: Decoding,
+    role: str,
+    batch_size: int,
+    progress: Progress | None = None,
 ) -> tuple[list[Completion], int]:
     """Every prompt answered ``num_samples`` times; returns the completions and the new tokens generated.
 
@@ -120,6 +135,8 @@ def generate_batched(
             text = tokenizer.decode(kept, skip_special_tokens=True)
             reason = "stop" if end is not None else "length"
             completions.append(Completion(prompt.task_id, role, row % per_prompt, text, reason))
+        if progress is not None:
+            progress.advance(len(chosen))
     return completions, new_tokens
 
 
@@ -146,14 +163,15 @@ def generate_hf(params: dict[str, Any], log: Any = print) -> dict[str, Any]:
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
+        progress = Progress(f"{role}: generating", len(prompts), log, unit="prompts")
         if role == BASE:
             with loaded.model.disable_adapter():
                 answered, tokens = generate_batched(
-                    loaded.model, loaded.tokenizer, prompts, decoding, role, params["batch_size"]
+                    loaded.model, loaded.tokenizer, prompts, decoding, role, params["batch_size"], progress
                 )
         elif role == FINE_TUNED:
             answered, tokens = generate_batched(
-                loaded.model, loaded.tokenizer, prompts, decoding, role, params["batch_size"]
+                loaded.model, loaded.tokenizer, prompts, decoding, role, params["batch_size"], progress
             )
         else:
             raise ValueError(f"unknown role {role!r}")
@@ -177,6 +195,7 @@ def completions_from_json(result: dict[str, Any]) -> tuple[list[Completion], Gen
         seconds=stats.get("seconds", {}),
         new_tokens=stats.get("new_tokens", {}),
         requests=stats.get("requests", 0),
+        cached=stats.get("cached", 0),
         device=stats.get("device", ""),
     )
 
@@ -185,18 +204,27 @@ def completions_from_json(result: dict[str, Any]) -> tuple[list[Completion], Gen
 
 
 class OpenAIBackend:
-    """Chat completions from an OpenAI-compatible server, ``concurrency`` requests at a time."""
+    """Chat completions from an OpenAI-compatible server, ``concurrency`` requests at a time, cached."""
 
     name = "openai"
 
     def __init__(
-        self, base_url: str, api_key: str, concurrency: int = 8, timeout_s: float = 300.0, max_retries: int = 3
+        self,
+        base_url: str,
+        api_key: str,
+        concurrency: int = 8,
+        timeout_s: float = 300.0,
+        max_retries: int = 3,
+        cache: ContentCache | None = None,
+        log: Callable[[str], object] | None = None,
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.cache = cache
+        self.log = log
 
     def generate(
         self, stamps: dict[str, ModelStamp], prompts: list[Prompt], decoding: Decoding
@@ -204,12 +232,30 @@ class OpenAIBackend:
         decoding.validate()
         return asyncio.run(self._generate(stamps, prompts, decoding))
 
+    def request(self, stamp: ModelStamp, prompt: Prompt, decoding: Decoding, sample: int) -> dict[str, Any]:
+        """The chat-completions request of one sample."""
+        request: dict[str, Any] = {
+            "model": stamp.model,
+            "messages": prompt.messages,
+            "max_tokens": decoding.max_new_tokens,
+            "stop": list(decoding.stop),
+            "temperature": decoding.temperature,
+            "top_p": decoding.top_p,
+        }
+        if not decoding.greedy:
+            request["seed"] = decoding.seed + sample
+        return request
+
+    def cache_key(self, stamp: ModelStamp, request: dict[str, Any]) -> str:
+        # The adapter is part of the key: a new adapter served under the same name must not get old answers.
+        return cache_key("chat.completions", request, {"server": self.base_url, "adapter": stamp.adapter})
+
     async def _generate(
         self, stamps: dict[str, ModelStamp], prompts: list[Prompt], decoding: Decoding
     ) -> tuple[list[Completion], GenerationStats]:
         import openai
 
-        from zigtune.generation.llm import CallStats, build_client
+        from zigtune.generation.calls import CallStats, build_client
 
         calls = CallStats()
         client = build_client(
@@ -222,31 +268,38 @@ class OpenAIBackend:
         semaphore = asyncio.Semaphore(self.concurrency)
         stats = GenerationStats(device=f"server {self.base_url}")
         tokens: dict[str, int] = {}
+        progress = Progress("generating", len(stamps) * len(prompts) * decoding.num_samples, self.log, "replies")
 
-        async def one(role: str, prompt: Prompt, sample: int) -> Completion:
-            options: dict[str, Any] = {"temperature": decoding.temperature, "top_p": decoding.top_p}
-            if not decoding.greedy:
-                options["seed"] = decoding.seed + sample
+        async def ask(role: str, request: dict[str, Any]) -> dict[str, Any]:
             async with semaphore:
                 try:
-                    reply = await client.chat.completions.create(
-                        model=stamps[role].model,
-                        messages=prompt.messages,  # type: ignore[arg-type]
-                        max_tokens=decoding.max_new_tokens,
-                        stop=list(decoding.stop),
-                        **options,
-                    )
+                    reply = await client.chat.completions.create(**request)
                 except openai.OpenAIError as error:
                     first = (str(error).splitlines() or [""])[0][:200]
                     raise GenerationError(
-                        f"the OpenAI-compatible server at {self.base_url} failed for model {stamps[role].model!r} "
+                        f"the OpenAI-compatible server at {self.base_url} failed for model {request['model']!r} "
                         f"({type(error).__name__}: {first}); check the server and the model names"
                     ) from None
             choice = reply.choices[0]
-            if reply.usage is not None:
-                tokens[role] = tokens.get(role, 0) + reply.usage.completion_tokens
-            reason = "length" if choice.finish_reason == "length" else "stop"
-            return Completion(prompt.task_id, role, sample, choice.message.content or "", reason)
+            return {
+                "content": choice.message.content or "",
+                "finish_reason": "length" if choice.finish_reason == "length" else "stop",
+                "completion_tokens": reply.usage.completion_tokens if reply.usage is not None else 0,
+            }
+
+        async def one(role: str, prompt: Prompt, sample: int) -> Completion:
+            request = self.request(stamps[role], prompt, decoding, sample)
+            key = self.cache_key(stamps[role], request)
+            answer = self.cache.get(key) if self.cache is not None else None
+            if answer is not None:
+                stats.cached += 1
+            else:
+                answer = await ask(role, request)
+                tokens[role] = tokens.get(role, 0) + answer["completion_tokens"]
+                if self.cache is not None:
+                    self.cache.put(key, answer)
+            progress.advance()
+            return Completion(prompt.task_id, role, sample, answer["content"], answer["finish_reason"])
 
         completions: list[Completion] = []
         try:

@@ -1,49 +1,50 @@
-"""From completions to verdicts and rates: compile, run, correct output, pass@1 and pass@k. No dagster here.
+"""From completions to a table of judged samples, and from that table to rates. No dagster here.
 
-A sample is one completion of one task by one model. Its code is found by the one extraction function
-(``code_extraction.extract_zig_code``, as the validation stage does) and checked by the Zig engine in the mode
-``check_mode`` picks. Per sample:
+A sample is one completion of one task of one suite by one model (a *role*: ``base``, ``fine_tuned``, or
+whatever the caller names it). Its solution is judged by ``judging``. Rates, per suite × role and subset
+(``all``; ``unseen`` and ``seen`` when contamination was checked):
 
-- ``has_code``: a Zig program was found (its absence is the "no code" rate);
-- ``compiled``: the compiler accepted it (every verdict but compile_error, a compile timeout, no_code);
-- ``ran``: the check ended ok — the program exited 0, its tests passed, or (declarations only) it compiled;
-- ``output_correct``: for tasks with an expected output, the program ran (``pub fn main``) and printed it;
-  ``None`` for tasks without one;
-- ``passed``: ran, and printed the expected output when there is one. pass@1 is the mean over tasks of the
-  share of passing samples; pass@k uses the unbiased estimator of Chen et al. (2021), "Evaluating Large
-  Language Models Trained on Code": 1 - C(n-c, k) / C(n, k) for n samples of which c pass.
+- ``compile_rate``: share of samples whose files (solution + hidden tests) compiled together;
+- ``pass_at_1``: mean over tasks of the share of passing samples; ``pass_at_<k>``: the unbiased estimator of
+  Chen et al. (2021), "Evaluating Large Language Models Trained on Code": 1 - C(n-c, k) / C(n, k) for n samples
+  of which c pass, averaged over tasks, reported when every task has at least k samples;
+- ``no_code_rate``, ``truncated_rate`` (replies cut by the token limit).
 
-Samples whose check failed in the engine (``sandbox_error``: the engine's fault, not the model's) are kept
-and counted but left out of every rate.
+Samples whose check failed in the engine (``sandbox_error``: the engine's fault, not the model's) are kept and
+counted, and left out of every rate. The headline is pass@1 on ``unseen`` tasks (``all`` when contamination
+was not checked); ``paired_difference`` gives fine-tuned − base on those tasks with a bootstrap interval.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from zigtune.evaluation.contamination import SharedSpan
 from zigtune.evaluation.decoding import Decoding
-from zigtune.storage.cache import ContentCache
-from zigtune.validation.checking import CheckStats, Engine, cap_output, check_codes
-from zigtune.validation.code_extraction import check_mode, extract_zig_code
-from zigtune.validation.verdicts import ExecResult, Verdict, output_matches
+from zigtune.evaluation.judging import check_job, judge, solution_from_completion
+from zigtune.evaluation.suite import Suite
+from zigtune.validation.checking import CheckJob, cap_output
+from zigtune.validation.verdicts import ExecResult, Verdict
 
 BASE = "base"
 FINE_TUNED = "fine_tuned"
 ROLES = (BASE, FINE_TUNED)
-ALL_SOURCES = "all"
+ALL, UNSEEN, SEEN = "all", "unseen", "seen"
+DEFAULT_KS = (1, 5, 10)
 
 #: One row per sample: the task, who answered and how it was asked, what it wrote, and what the engine said.
 EVALUATION_SCHEMA = pl.Schema(
     {
+        "suite": pl.Utf8,
         "task_id": pl.Utf8,
-        "source": pl.Utf8,
-        "section_id": pl.Utf8,
-        "breadcrumb": pl.Utf8,
-        "seen_in_training": pl.Boolean,
+        "category": pl.Utf8,
+        "seen": pl.Boolean,  # null: contamination not checked
+        "seen_span": pl.Utf8,
         "role": pl.Utf8,
         "sample": pl.Int64,
         "model": pl.Utf8,
@@ -58,12 +59,9 @@ EVALUATION_SCHEMA = pl.Schema(
         "finish_reason": pl.Utf8,
         "code": pl.Utf8,
         "has_code": pl.Boolean,
-        "check_mode": pl.Utf8,
+        "check_kind": pl.Utf8,
         "verdict": pl.Utf8,
         "compiled": pl.Boolean,
-        "ran": pl.Boolean,
-        "expected_output": pl.Utf8,
-        "output_correct": pl.Boolean,
         "passed": pl.Boolean,
         "stdout": pl.Utf8,
         "stderr": pl.Utf8,
@@ -72,9 +70,6 @@ EVALUATION_SCHEMA = pl.Schema(
         "engine": pl.Utf8,
     }
 )
-
-NOT_COMPILED = {Verdict.COMPILE_ERROR, Verdict.NO_CODE, Verdict.SANDBOX_ERROR, Verdict.UNCHECKED}
-COMPILE_TIMEOUT_MARK = "[compile timed out]"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -86,9 +81,14 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
+def prompt_key(suite: str, task_id: str) -> str:
+    """How a task is named to the generation backends (unique over all suites of a run)."""
+    return f"{suite}/{task_id}"
+
+
 @dataclass(frozen=True)
 class Completion:
-    """One generated reply: which task, which model role, which sample, and why generation stopped."""
+    """One generated reply: which task (``prompt_key``), which role, which sample, why generation stopped."""
 
     task_id: str
     role: str
@@ -106,90 +106,66 @@ class ModelStamp:
     backend: str
 
 
-@dataclass(frozen=True)
-class Judgement:
-    verdict: Verdict
-    compiled: bool
-    ran: bool
-    output_correct: bool | None
-    passed: bool
+Marks = dict[tuple[str, str], SharedSpan | None]
 
 
-def judge(code: str | None, mode: str | None, expected: str | None, result: ExecResult | None) -> Judgement:
-    """One sample's verdict and flags from its code, check mode, expected output and the engine's result."""
-    if code is None or result is None:
-        return Judgement(Verdict.NO_CODE, False, False, False if expected is not None else None, False)
-    verdict = result.verdict
-    compiled = verdict not in NOT_COMPILED and not (
-        verdict is Verdict.TIMEOUT and COMPILE_TIMEOUT_MARK in result.stderr
-    )
-    ran = verdict is Verdict.OK
-    output_correct = None
-    if expected is not None:
-        output_correct = ran and mode == "run" and output_matches(expected, result.stdout, result.stderr)
-        if ran and not output_correct:
-            verdict = Verdict.WRONG_OUTPUT
-    return Judgement(verdict, compiled, ran, output_correct, ran and output_correct is not False)
+def _tasks_by_key(suites: list[Suite]) -> dict[str, tuple[Suite, Any]]:
+    return {prompt_key(suite.name, task.id): (suite, task) for suite in suites for task in suite.tasks}
 
 
-async def check_completions(
-    completions: list[Completion], engine: Engine, cache: ContentCache | None, stats: CheckStats
-) -> dict[tuple[str, str], ExecResult]:
-    """Check the code of every completion once per distinct (code, mode), through the verdict cache."""
+def completion_jobs(suites: list[Suite], completions: list[Completion]) -> list[CheckJob]:
+    """The engine's jobs for every completion that has a solution."""
+    tasks = _tasks_by_key(suites)
     jobs = []
     for completion in completions:
-        code = extract_zig_code(completion.text)
-        if code is not None:
-            jobs.append((code, check_mode(code)))
-    return await check_codes(engine, jobs, cache, stats) if jobs else {}
+        solution = solution_from_completion(completion.text)
+        if solution is not None:
+            jobs.append(check_job(tasks[completion.task_id][1], solution))
+    return jobs
 
 
 def score_completions(
-    tasks: pl.DataFrame,
+    suites: list[Suite],
     completions: list[Completion],
-    results: dict[tuple[str, str], ExecResult],
+    results: dict[CheckJob, ExecResult],
     stamps: dict[str, ModelStamp],
-    decoding: Decoding,
+    marks: Marks | None,
+    decoding: Decoding | None,
     zig_version: str,
     engine_name: str,
 ) -> pl.DataFrame:
-    """The evaluation table (``EVALUATION_SCHEMA``): one row per completion, in task order."""
-    by_id = {row["task_id"]: row for row in tasks.iter_rows(named=True)}
-    order = {task_id: index for index, task_id in enumerate(by_id)}
+    """The evaluation table (``EVALUATION_SCHEMA``): one row per completion, by role, suite and task order."""
+    tasks = _tasks_by_key(suites)
+    order = {key: index for index, key in enumerate(tasks)}
+    roles = list(stamps)
     rows = []
-    for completion in sorted(completions, key=lambda c: (ROLES.index(c.role), order[c.task_id], c.sample)):
-        task, stamp = by_id[completion.task_id], stamps[completion.role]
-        code = extract_zig_code(completion.text)
-        mode = check_mode(code) if code is not None else None
-        result = results.get((code, mode)) if code is not None and mode is not None else None
-        judgement = judge(code, mode, task["expected_output"], result)
+    for completion in sorted(completions, key=lambda c: (roles.index(c.role), order[c.task_id], c.sample)):
+        suite, task = tasks[completion.task_id]
+        stamp = stamps[completion.role]
+        solution = solution_from_completion(completion.text)
+        result = results.get(check_job(task, solution)) if solution is not None else None
+        judgement = judge(task, solution, result)
+        mark = marks.get((suite.name, task.id)) if marks is not None else None
         rows.append(
             {
-                "task_id": completion.task_id,
-                "source": task["source"],
-                "section_id": task["section_id"],
-                "breadcrumb": task["breadcrumb"],
-                "seen_in_training": task["seen_in_training"],
+                "suite": suite.name,
+                "task_id": task.id,
+                "category": task.category_name,
+                "seen": (mark is not None) if marks is not None else None,
+                "seen_span": mark.text if mark else None,
                 "role": completion.role,
                 "sample": completion.sample,
                 "model": stamp.model,
                 "adapter": stamp.adapter,
                 "backend": stamp.backend,
-                "temperature": decoding.temperature,
-                "top_p": decoding.top_p,
-                "max_new_tokens": decoding.max_new_tokens,
-                "num_samples": decoding.num_samples,
-                "seed": decoding.seed,
+                **_decoding_columns(decoding),
                 "completion": completion.text,
                 "finish_reason": completion.finish_reason,
-                "code": code,
-                "has_code": code is not None,
-                "check_mode": mode,
+                "code": solution,
+                "has_code": solution is not None,
+                "check_kind": task.check.kind,
                 "verdict": judgement.verdict.value,
                 "compiled": judgement.compiled,
-                "ran": judgement.ran,
-                "expected_output": task["expected_output"],
-                "output_correct": judgement.output_correct,
                 "passed": judgement.passed,
                 "stdout": cap_output(result.stdout) if result else "",
                 "stderr": cap_output(result.stderr) if result else "",
@@ -201,59 +177,147 @@ def score_completions(
     return pl.DataFrame(rows, schema=EVALUATION_SCHEMA)
 
 
+def _decoding_columns(decoding: Decoding | None) -> dict[str, Any]:
+    if decoding is None:
+        return dict.fromkeys(("temperature", "top_p", "max_new_tokens", "num_samples", "seed"))
+    return {
+        "temperature": decoding.temperature,
+        "top_p": decoding.top_p,
+        "max_new_tokens": decoding.max_new_tokens,
+        "num_samples": decoding.num_samples,
+        "seed": decoding.seed,
+    }
+
+
+# -- rates ------------------------------------------------------------------------------------------------------
+
+
+def judged(results: pl.DataFrame) -> pl.DataFrame:
+    """The samples that count: all but the engine's own failures."""
+    return results.filter(pl.col("verdict") != Verdict.SANDBOX_ERROR.value)
+
+
+def contamination_checked(results: pl.DataFrame) -> bool:
+    return results.height > 0 and results["seen"].null_count() == 0
+
+
+def headline_subset(results: pl.DataFrame) -> str:
+    """``unseen`` when contamination was checked, else ``all``."""
+    return UNSEEN if contamination_checked(results) else ALL
+
+
+def subset_of(results: pl.DataFrame, subset: str) -> pl.DataFrame:
+    if subset == UNSEEN:
+        return results.filter(~pl.col("seen"))
+    if subset == SEEN:
+        return results.filter(pl.col("seen"))
+    return results
+
+
 def _rate(frame: pl.DataFrame, column: str) -> float | None:
     values = frame[column].drop_nulls()
     return round(float(values.cast(pl.Float64).mean()), 4) if values.len() else None  # type: ignore[arg-type]
 
 
-def summarize(results: pl.DataFrame, ks: tuple[int, ...] = (1,)) -> pl.DataFrame:
-    """Rates per (role, source), plus ``all`` sources: one row each, roles in order, sources as listed.
+def per_task(frame: pl.DataFrame) -> pl.DataFrame:
+    """``n`` samples and ``c`` passes per (suite, role, task)."""
+    return frame.group_by("suite", "role", "task_id", maintain_order=True).agg(
+        n=pl.len(), c=pl.col("passed").sum(), category=pl.col("category").first()
+    )
 
-    ``pass_at_<k>`` columns are there for every ``k`` in ``ks`` no larger than the samples per task.
-    """
+
+def usable_ks(results: pl.DataFrame, ks: tuple[int, ...] = DEFAULT_KS) -> tuple[int, ...]:
+    """The k of pass@k every task has enough samples for (always 1)."""
+    counts = per_task(judged(results))
+    fewest = int(counts["n"].min()) if counts.height else 1  # type: ignore[arg-type]
+    return tuple(sorted({1, *(k for k in ks if 1 <= k <= fewest)}))
+
+
+def rates(frame: pl.DataFrame, ks: tuple[int, ...]) -> dict[str, Any]:
+    """The rates of one group of judged samples."""
+    counts = per_task(frame)
+    row: dict[str, Any] = {
+        "tasks": counts.height,
+        "samples": frame.height,
+        "compile_rate": _rate(frame, "compiled"),
+    }
+    for k in ks:
+        estimates = [pass_at_k(n, c, k) for n, c in counts.select("n", "c").iter_rows() if k <= n]
+        row[f"pass_at_{k}"] = round(sum(estimates) / len(estimates), 4) if estimates else None
+    row["no_code_rate"] = round(1 - _rate(frame, "has_code"), 4) if frame.height else None  # type: ignore[operator]
+    row["truncated_rate"] = _rate(frame.with_columns(cut=pl.col("finish_reason") == "length"), "cut")
+    return row
+
+
+def summarize(results: pl.DataFrame, ks: tuple[int, ...] | None = None) -> pl.DataFrame:
+    """One row per (suite, role, subset): ``all``, and ``unseen``/``seen`` when contamination was checked."""
+    ks = ks or usable_ks(results)
+    subsets = (ALL, UNSEEN, SEEN) if contamination_checked(results) else (ALL,)
+    scored = judged(results)
     rows = []
-    scored = results.filter(pl.col("verdict") != Verdict.SANDBOX_ERROR.value)
-    for role in ROLES:
-        of_role = scored.filter(pl.col("role") == role)
-        sources = [*sorted(set(of_role["source"])), ALL_SOURCES]
-        for source in sources:
-            part = of_role if source == ALL_SOURCES else of_role.filter(pl.col("source") == source)
-            per_task = part.group_by("task_id").agg(n=pl.len(), c=pl.col("passed").sum())
-            row: dict[str, Any] = {
-                "role": role,
-                "source": source,
-                "tasks": per_task.height,
-                "samples": part.height,
-                "no_code_rate": round(1 - _rate(part, "has_code"), 4) if part.height else None,  # type: ignore[operator]
-                "compile_rate": _rate(part, "compiled"),
-                "run_rate": _rate(part, "ran"),
-                "correct_output_rate": _rate(part, "output_correct"),
-                "truncated_rate": _rate(part.with_columns(cut=pl.col("finish_reason") == "length"), "cut"),
-            }
-            for k in ks:
-                estimates = [pass_at_k(n, c, k) for n, c in per_task.select("n", "c").iter_rows() if k <= n]
-                row[f"pass_at_{k}"] = round(sum(estimates) / len(estimates), 4) if estimates else None
-            rows.append(row)
-    sandbox_errors = results.filter(pl.col("verdict") == Verdict.SANDBOX_ERROR.value).height
+    for (suite, role), group in scored.group_by("suite", "role", maintain_order=True):
+        errors = results.filter((pl.col("suite") == suite) & (pl.col("role") == role)).height - group.height
+        for subset in subsets:
+            part = subset_of(group, subset)
+            rows.append({"suite": suite, "role": role, "subset": subset, **rates(part, ks), "sandbox_errors": errors})
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def category_summary(results: pl.DataFrame, ks: tuple[int, ...] = (1,)) -> pl.DataFrame:
+    """Per (suite, role, category), on the headline subset: tasks, compile rate, pass@k for each of ``ks``."""
+    part = subset_of(judged(results), headline_subset(results))
+    rows = []
+    for (suite, role, category), group in part.group_by("suite", "role", "category", maintain_order=True):
+        summary = rates(group, ks)
+        passes = {f"pass_at_{k}": summary[f"pass_at_{k}"] for k in ks}
+        head = {"suite": suite, "role": role, "category": category, "tasks": summary["tasks"]}
+        rows.append({**head, "compile_rate": summary["compile_rate"], **passes})
     frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-    return frame.with_columns(sandbox_errors=pl.lit(sandbox_errors)) if rows else frame
+    return frame.sort("suite", "category", "role") if rows else frame
 
 
-async def verified_gold(
-    tasks: pl.DataFrame, engine: Engine, cache: ContentCache | None, stats: CheckStats
-) -> tuple[pl.DataFrame, int]:
-    """Keep the gold tasks whose own reference code prints the published output with this engine.
+@dataclass(frozen=True)
+class Difference:
+    """Fine-tuned − base pass@1 on the tasks both answered, with a paired bootstrap interval over tasks."""
 
-    A task the reference's own program cannot pass (output that depends on the machine, a missing
-    feature) would count against every model; it is dropped and counted instead.
-    """
-    gold = tasks.filter(pl.col("source") == "gold")
-    if not gold.height:
-        return tasks, 0
-    jobs = [(code, check_mode(code)) for code in gold["reference_code"]]
-    results = await check_codes(engine, jobs, cache, stats)
-    unsolvable = set()
-    for row, job in zip(gold.iter_rows(named=True), jobs, strict=True):
-        if not judge(job[0], job[1], row["expected_output"], results[job]).passed:
-            unsolvable.add(row["task_id"])
-    return tasks.filter(~pl.col("task_id").is_in(list(unsolvable))), len(unsolvable)
+    tasks: int
+    difference: float
+    low: float
+    high: float
+    confidence: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "tasks": self.tasks,
+            "difference": self.difference,
+            "low": self.low,
+            "high": self.high,
+            "confidence": self.confidence,
+        }
+
+
+def paired_difference(
+    results: pl.DataFrame,
+    suite: str,
+    subset: str,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Difference | None:
+    """Bootstrap over tasks (resampled with replacement, ``resamples`` times, seeded): each task's share of
+    passing samples, fine-tuned minus base, averaged; the interval is the percentile interval."""
+    part = subset_of(judged(results.filter(pl.col("suite") == suite)), subset)
+    counts = per_task(part).with_columns(rate=pl.col("c") / pl.col("n"))
+    wide = counts.pivot(on="role", index="task_id", values="rate")
+    if BASE not in wide.columns or FINE_TUNED not in wide.columns:
+        return None
+    paired = wide.drop_nulls([BASE, FINE_TUNED])
+    deltas = (paired[FINE_TUNED] - paired[BASE]).to_list()
+    if not deltas:
+        return None
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(deltas, k=len(deltas))) / len(deltas) for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    low = means[int(tail * (resamples - 1))]
+    high = means[math.ceil((1 - tail) * (resamples - 1))]
+    return Difference(len(deltas), round(sum(deltas) / len(deltas), 4), round(low, 4), round(high, 4), confidence)

@@ -1,58 +1,76 @@
-"""LLM generation of instruction/response pairs: many sections in flight, every answer cached.
+"""LLM generation of instruction/response pairs: many sections in flight, every answer cached, code repaired.
 
-``generate_pairs`` runs one coroutine per section over one event loop. Each chat call goes through
-``LLMCaller``: a content-addressed cache lookup first (model, parameters and the full rendered
-messages are the key), else a request under a bounded semaphore and an optional requests-per-minute
-pacer; the answer is written to the cache the moment it arrives, so a killed run resumes without
-paying for it twice. Retries (429 with ``Retry-After``, 5xx, timeouts, dropped connections) are the
-``openai`` client's own; an httpx request hook counts them. Sections longer than
-``long_section_chars`` get the original's continuation rounds. No dagster here.
+``generate_pairs`` runs one coroutine per section over one event loop; each chat call goes through
+``calls.LLMCaller`` (cache, adaptive concurrency, retries, response-format fallback). Per section:
+
+1. the first round asks for 2-3 pairs; sections longer than ``long_section_chars`` get continuation
+   rounds (the original's, up to 3 in all), which see the section's text and the round before as it
+   ended up: parse-repaired and code-repaired;
+2. a reply that does not parse gets one repair request (``repair.txt``);
+3. pairs that only echo the prompt, or say nothing, are rejected with their reason (``screening.py``);
+4. with a ``checker`` (a Zig engine), each code answer is compiled and run; code that fails goes back to
+   the model with the compiler's or the program's words (``code_repair.txt``), up to
+   ``code_repair_rounds`` times. A repaired pair replaces the failing one, and each failing version
+   also becomes a "fix this code" pair (its real error in the instruction, the working code as the
+   answer). Code that is never fixed is kept as it came, for validation to reject with its verdict.
+
+A section whose calls still fail after their retries is a failed section (its rejects say why, with
+the server's whole error). Once more than ``max_failed_share`` of the sections have failed the run
+is lost anyway, so no new request is sent; ``failure_summary`` is the one line that says why.
+No dagster here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import openai
 
+from zigtune.generation.calls import (
+    CallSettings,
+    CallStats,
+    LLMCaller,
+    LLMCallError,
+    ResponseFormat,
+    build_client,
+    describe_failure,
+)
+from zigtune.generation.code_checks import CodeChecker, Judgement, behaviour_check, judge, stated_output
 from zigtune.generation.pairs import pair_row, reject_row
-from zigtune.generation.parsing import PAIRS_JSON_SCHEMA, Problem, parse_reply
+from zigtune.generation.parsing import ParsedReply, Problem, QAPair, parse_reply
 from zigtune.generation.prompts import PromptTemplates
-from zigtune.storage.cache import ContentCache, cache_key
+from zigtune.generation.screening import Screen, build_screen
+from zigtune.storage.cache import ContentCache
+from zigtune.validation.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.verdicts import Verdict
 
-#: The original write-up's model, sampling settings and thresholds (Etapa 2).
-DEFAULT_MODEL = "meta-llama/llama-3.1-8b-instruct"
-DEFAULT_TEMPERATURE = 0.7
-DEFAULT_MAX_TOKENS = 8192
 #: The original only sends sections "with more than 200 characters".
 MIN_SECTION_CHARS = 200
 #: Sections "longer than 5000 characters" get continuation rounds, "up to 3 iterations" in all.
 LONG_SECTION_CHARS = 5000
 MAX_ROUNDS = 3
+#: Code that fails goes back to the model this many times at most (issue 18).
+CODE_REPAIR_ROUNDS = 2
+#: A generation where more than this share of the sections failed is a failed run.
+MAX_FAILED_SHARE = 0.2
 
-StructuredOutput = Literal["auto", "on", "off"]
+Row = dict[str, str | None]
+Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    model: str = DEFAULT_MODEL
-    temperature: float = DEFAULT_TEMPERATURE
-    max_tokens: int = DEFAULT_MAX_TOKENS
     min_section_chars: int = MIN_SECTION_CHARS
     long_section_chars: int = LONG_SECTION_CHARS
     max_rounds: int = MAX_ROUNDS
-    structured_output: StructuredOutput = "auto"
-    max_concurrency: int = 16
-    requests_per_minute: int = 0
-    """0: no client-side pacing (the server's 429s are still honoured)."""
-    input_price_per_million: float = 0.0
-    output_price_per_million: float = 0.0
+    code_repair_rounds: int = CODE_REPAIR_ROUNDS
+    max_failed_share: float = MAX_FAILED_SHARE
 
 
 @dataclass(frozen=True)
@@ -62,288 +80,281 @@ class SectionInput:
     text: str
 
 
+@dataclass(frozen=True)
+class SectionFailure:
+    section_id: str
+    reason: str
+    message: str
+
+
 @dataclass
-class CallStats:
-    """What the LLM calls of one run cost and how they went."""
+class RepairStats:
+    """How the LLM's code fared under the compiler, and how much of the failing code the loop recovered."""
 
-    calls_made: int = 0
-    calls_cached: int = 0
-    requests_sent: int = 0
-    retries: int = 0
-    repairs: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    in_flight: int = 0
-    peak_in_flight: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
-    structured_output_used: bool | None = None
+    code_pairs: int = 0
+    checked: int = 0
+    passed_first_try: int = 0
+    failed_first_try: int = 0
+    engine_faults: int = 0
+    recovered_in_round: Counter[int] = field(default_factory=Counter)
+    unrecovered: int = 0
+    fix_pairs: int = 0
+    behaviour_checks: Counter[str] = field(default_factory=Counter)
+    """Final LLM code pairs by how their behaviour is checked: tests, expected_output, none."""
 
-    def on_request(self, request: Any) -> None:
-        """httpx request hook: the openai client marks each retry with ``x-stainless-retry-count``."""
-        self.requests_sent += 1
-        if request.headers.get("x-stainless-retry-count", "0") != "0":
-            self.retries += 1
+    @property
+    def recovered(self) -> int:
+        return sum(self.recovered_in_round.values())
 
-    def cost(self, settings: GenerationSettings) -> float:
-        return (
-            self.prompt_tokens * settings.input_price_per_million
-            + self.completion_tokens * settings.output_price_per_million
-        ) / 1_000_000
+    @property
+    def recovery_rate(self) -> float:
+        return self.recovered / self.failed_first_try if self.failed_first_try else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code_pairs": self.code_pairs,
+            "checked": self.checked,
+            "passed_first_try": self.passed_first_try,
+            "failed_first_try": self.failed_first_try,
+            "recovered": self.recovered,
+            "recovered_in_round": {str(k): v for k, v in sorted(self.recovered_in_round.items())},
+            "unrecovered": self.unrecovered,
+            "recovery_rate": round(self.recovery_rate, 4),
+            "fix_pairs": self.fix_pairs,
+            "engine_faults": self.engine_faults,
+        }
 
 
 @dataclass
 class GenerationResult:
-    pairs: list[dict[str, str | None]]
+    pairs: list[Row]
     rejects: list[dict[str, str]]
     stats: CallStats
+    repair: RepairStats
     sections_seen: int
     sections_skipped: int
+    failures: list[SectionFailure]
+    sections_stopped: int
     wall_seconds: float
 
-
-class LLMCallError(Exception):
-    """A chat call that still failed after the client's retries; ``reason`` names the kind."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    @property
+    def sections_sent(self) -> int:
+        return self.sections_seen - self.sections_skipped
 
 
-def build_client(
-    *, base_url: str, api_key: str, timeout: float, max_retries: int, stats: CallStats
-) -> openai.AsyncOpenAI:
-    """An ``AsyncOpenAI`` whose retries honour ``Retry-After`` and are counted into ``stats``."""
-    http_client = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_async_hook(stats.on_request)]})
-    return openai.AsyncOpenAI(
-        base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries, http_client=http_client
+@dataclass
+class _Run:
+    """What every section of one run shares."""
+
+    caller: LLMCaller
+    templates: PromptTemplates
+    settings: GenerationSettings
+    screen: Screen
+    checker: CodeChecker | None
+    repair: RepairStats
+
+
+@dataclass
+class _Section:
+    """One section's rows as they come, and how it ended."""
+
+    section: SectionInput
+    model: str
+    template_hash: str
+    pairs: list[Row] = field(default_factory=list)
+    rejects: list[dict[str, str]] = field(default_factory=list)
+    failure: SectionFailure | None = None
+
+    def reject(self, reason: str, raw: str) -> None:
+        self.rejects.append(
+            reject_row(
+                section_id=self.section.section_id,
+                breadcrumb=self.section.breadcrumb,
+                generator="llm",
+                model=self.model,
+                reason=reason,
+                raw=raw,
+            )
+        )
+
+    def pair(self, instruction: str, response: str, expected_output: str | None, kind: str | None = None) -> Row:
+        return pair_row(
+            section_id=self.section.section_id,
+            breadcrumb=self.section.breadcrumb,
+            instruction=instruction,
+            response=response,
+            generator="llm",
+            model=self.model,
+            template_hash=self.template_hash,
+            kind=kind,  # type: ignore[arg-type]
+            expected_output=expected_output,
+        )
+
+
+def _jsonl(pairs: Sequence[QAPair]) -> str:
+    return "\n".join(
+        json.dumps({"instruction": p.instruction, "response": p.response}, ensure_ascii=False) for p in pairs
     )
 
 
-def _async_hook(function: Callable[[Any], None]) -> Callable[[Any], Any]:
-    async def hook(request: Any) -> None:
-        function(request)
-
-    return hook
+def _conversation(messages: Messages, *turns: tuple[str, str]) -> Messages:
+    return [*messages, *({"role": role, "content": content} for role, content in turns)]
 
 
-def _failure_reason(error: Exception) -> str:
-    if isinstance(error, openai.APITimeoutError):
-        return "api_timeout"
-    if isinstance(error, openai.APIConnectionError):
-        return "api_connection_error"
-    if isinstance(error, openai.RateLimitError):
-        return "api_rate_limited"
-    if isinstance(error, openai.APIStatusError):
-        return f"api_status_{error.status_code}"
-    return f"api_{type(error).__name__}"
+async def _reply(
+    run: _Run, state: _Section, messages_for: Callable[[ResponseFormat], Messages], priority: int
+) -> tuple[ParsedReply, Messages, str]:
+    """A parsed reply, with one parse-repair request when it holds no pair; and the messages it answered."""
+    answer = await run.caller.chat(messages_for, priority)
+    used: ResponseFormat = answer.get("format", "text")
+    messages = messages_for(used)
+    parsed = parse_reply(answer["content"])
+    if parsed.pairs:
+        return parsed, messages, answer["content"]
+    run.caller.stats.parse_repairs += 1
+    for problem in parsed.problems:
+        state.reject(problem.reason, problem.raw)
+    reason = parsed.first_reason or "no pairs"
+    content = answer["content"]
+
+    def repair_for(response_format: ResponseFormat) -> Messages:
+        return _conversation(
+            messages_for(used),
+            ("assistant", content),
+            ("user", run.templates.render_repair(reason, response_format)),
+        )
+
+    repaired = await run.caller.chat(repair_for, priority - 1)
+    return parse_reply(repaired["content"]), repair_for(repaired.get("format", "text")), repaired["content"]
 
 
-class Pacer:
-    """Spaces request starts at least ``60 / requests_per_minute`` seconds apart (0: no pacing)."""
-
-    def __init__(self, requests_per_minute: int) -> None:
-        self.interval = 60.0 / requests_per_minute if requests_per_minute > 0 else 0.0
-        self.next_start = 0.0
-        self.lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self.lock:
-            now = time.monotonic()
-            start = max(now, self.next_start)
-            self.next_start = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
-
-
-class PriorityGate:
-    """A bounded semaphore whose waiters enter lowest ``priority`` first (FIFO among equals).
-
-    Later rounds of a section's chain (continuations, repairs) wait ahead of first rounds, so a
-    long section's chain does not trail behind every other section at the end of a run.
-    """
-
-    def __init__(self, slots: int) -> None:
-        self.free = slots
-        self.waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self.sequence = 0
-
-    async def acquire(self, priority: int) -> None:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.sequence += 1
-        heapq.heappush(self.waiters, (priority, self.sequence, future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # the slot was handed over just as we were cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self.waiters:
-            _, _, future = heapq.heappop(self.waiters)
-            if not future.done():
-                future.set_result(None)
-                return
-        self.free += 1
-
-
-class LLMCaller:
-    """Cached, bounded, paced chat calls; the answer dict is what the cache stores."""
-
-    def __init__(
-        self, client: openai.AsyncOpenAI, cache: ContentCache, settings: GenerationSettings, stats: CallStats
-    ) -> None:
-        self.client = client
-        self.cache = cache
-        self.settings = settings
-        self.stats = stats
-        self.gate = PriorityGate(settings.max_concurrency)
-        self.pacer = Pacer(settings.requests_per_minute)
-        # Whether this server takes a json_schema response_format, remembered across runs so an
-        # unchanged re-run against a server without it still makes no call.
-        self.capability_key = cache_key("supports_json_schema", str(client.base_url), settings.model)
-        remembered = cache.get(self.capability_key)
-        self.capability_saved = remembered is True
-        if settings.structured_output == "auto":
-            self.structured = remembered if isinstance(remembered, bool) else True
+async def _settle(
+    run: _Run, state: _Section, pair: QAPair, messages: Messages, reply: str, priority: int
+) -> tuple[QAPair, list[Row]]:
+    """The pair as it ends up (repaired when its code failed and the model fixed it) and its rows."""
+    code = extract_zig_code(pair.response)
+    expected = stated_output(pair.response)
+    as_it_came = [state.pair(pair.instruction, pair.response, expected)]
+    if code is None:
+        return pair, as_it_came
+    repair = run.repair
+    repair.code_pairs += 1
+    mode = check_mode(code)
+    if run.checker is not None:
+        judgement = judge(await run.checker(code, mode), mode, expected)
+        repair.checked += 1
+        if judgement.passed:
+            repair.passed_first_try += 1
+        elif judgement.verdict is Verdict.SANDBOX_ERROR:
+            repair.engine_faults += 1  # the engine's fault, not the code's: nothing to ask the model
         else:
-            self.structured = settings.structured_output == "on"
-
-    def _request(self, messages: list[dict[str, str]], structured: bool) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "model": self.settings.model,
-            "messages": messages,
-            "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_tokens,
-        }
-        if structured:
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "qa_pairs", "schema": PAIRS_JSON_SCHEMA, "strict": True},
-            }
-        return request
-
-    async def chat(self, messages: list[dict[str, str]], priority: int = 0) -> dict[str, Any]:
-        """One chat answer, from the cache or the server; lower ``priority`` values go first."""
-        structured = self.structured
-        try:
-            return await self._cached_call(self._request(messages, structured), priority)
-        except LLMCallError as failure:
-            fallback = structured and self.settings.structured_output == "auto"
-            if not (fallback and failure.reason in ("api_status_400", "api_status_422")):
-                raise
-        answer = await self._cached_call(self._request(messages, False), priority)
-        # Only a plain request that then works proves the schema was what the server refused.
-        self.structured = False
-        self.cache.put(self.capability_key, False)
-        return answer
-
-    async def _cached_call(self, request: dict[str, Any], priority: int) -> dict[str, Any]:
-        key = cache_key("chat.completions", request)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.stats.calls_cached += 1
-            return cached
-        await self.gate.acquire(priority)
-        try:
-            await self.pacer.wait()
-            self.stats.in_flight += 1
-            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
-            self.stats.calls_made += 1
-            try:
-                completion = await self.client.chat.completions.create(**request)
-            except openai.APIError as error:
-                reason = _failure_reason(error)
-                self.stats.failures[reason] += 1
-                raise LLMCallError(reason, str(error).splitlines()[0][:300]) from None
-            finally:
-                self.stats.in_flight -= 1
-        finally:
-            self.gate.release()
-        usage = completion.usage
-        choice = completion.choices[0] if completion.choices else None
-        answer = {
-            "content": (choice.message.content or "") if choice else "",
-            "finish_reason": choice.finish_reason if choice else None,
-            "prompt_tokens": usage.prompt_tokens if usage else 0,
-            "completion_tokens": usage.completion_tokens if usage else 0,
-            "structured": "response_format" in request,
-        }
-        self.stats.prompt_tokens += answer["prompt_tokens"]
-        self.stats.completion_tokens += answer["completion_tokens"]
-        if answer["structured"] and self.settings.structured_output == "auto" and not self.capability_saved:
-            self.cache.put(self.capability_key, True)
-            self.capability_saved = True
-        self.cache.put(key, answer)
-        return answer
+            repair.failed_first_try += 1
+            conversation = _conversation(messages, ("assistant", reply))
+            repaired = await _repair(run, state, pair, [(code, judgement)], expected, conversation, priority)
+            if repaired is not None:
+                return repaired
+            repair.unrecovered += 1
+    repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
+    return pair, as_it_came
 
 
-async def _generate_section(
-    section: SectionInput,
-    caller: LLMCaller,
-    templates: PromptTemplates,
-    pairs: list[dict[str, str | None]],
-    rejects: list[dict[str, str]],
-) -> None:
-    settings = caller.settings
-    rounds = settings.max_rounds if len(section.text) > settings.long_section_chars else 1
-    last_response: str | None = None
+async def _repair(
+    run: _Run,
+    state: _Section,
+    pair: QAPair,
+    failing: list[tuple[str, Judgement]],
+    expected: str | None,
+    conversation: Messages,
+    priority: int,
+) -> tuple[QAPair, list[Row]] | None:
+    """Show the model its failing code and the error, up to ``code_repair_rounds`` times.
 
-    def reject(problem: Problem) -> None:
-        rejects.append(
-            reject_row(
-                section_id=section.section_id,
-                breadcrumb=section.breadcrumb,
-                generator="llm",
-                model=settings.model,
-                reason=problem.reason,
-                raw=problem.raw,
+    The repaired pair and one "fix this code" pair per failing version, or ``None`` when never fixed.
+    """
+    assert run.checker is not None
+    for round_number in range(1, run.settings.code_repair_rounds + 1):
+
+        def repair_for(
+            response_format: ResponseFormat, judgement: Judgement = failing[-1][1], before: Messages = conversation
+        ) -> Messages:
+            prompt = run.templates.render_code_repair(
+                pair.instruction, judgement.verdict.value, judgement.feedback, response_format
             )
-        )
+            return _conversation(before, ("user", prompt))
 
-    for round_number in range(rounds):
-        prompt = (
-            templates.render_first_round(section.text)
-            if last_response is None
-            else templates.render_continuation(last_response)
-        )
-        messages = [{"role": "system", "content": templates.system}, {"role": "user", "content": prompt}]
         try:
-            answer = await caller.chat(messages, priority=-round_number)
-            parsed = parse_reply(answer["content"])
-            if not parsed.pairs:
-                caller.stats.repairs += 1
-                for problem in parsed.problems:
-                    reject(problem)
-                repair = [
-                    *messages,
-                    {"role": "assistant", "content": answer["content"]},
-                    {"role": "user", "content": templates.render_repair(parsed.first_reason or "no pairs")},
-                ]
-                parsed = parse_reply((await caller.chat(repair, priority=-round_number - 1))["content"])
+            answer = await run.caller.chat(repair_for, priority - round_number)
         except LLMCallError as failure:
-            reject(Problem(failure.reason, str(failure)))
+            state.reject(f"code_repair_{failure.reason}", str(failure))
+            return None
+        fixed = _pick(parse_reply(answer["content"]), pair.instruction)
+        code = extract_zig_code(fixed.response) if fixed else None
+        if fixed is None or code is None:
+            state.reject("code_repair_unreadable", answer["content"])
+            return None
+        stated = stated_output(fixed.response) or expected
+        mode = check_mode(code)
+        judgement = judge(await run.checker(code, mode), mode, stated)
+        if judgement.passed:
+            run.repair.recovered_in_round[round_number] += 1
+            run.repair.behaviour_checks[behaviour_check(code, mode, stated)] += 1
+            rows = [state.pair(pair.instruction, fixed.response, stated)]
+            fix_output = stated if mode == "run" else None
+            for broken, why in failing:
+                instruction, response = run.templates.render_fix_pair(
+                    broken, why.verdict.value, why.feedback, code, fix_output
+                )
+                rows.append(state.pair(instruction, response, fix_output, "code"))
+                run.repair.fix_pairs += 1
+            return QAPair(instruction=pair.instruction, response=fixed.response), rows
+        failing.append((code, judgement))
+        conversation = _conversation(repair_for(answer.get("format", "text")), ("assistant", answer["content"]))
+    return None
+
+
+def _pick(parsed: ParsedReply, instruction: str) -> QAPair | None:
+    """The repaired pair in a reply: the one with the same instruction, else the first."""
+    same = [p for p in parsed.pairs if p.instruction == instruction]
+    return (same or parsed.pairs or [None])[0]
+
+
+async def _generate_section(run: _Run, state: _Section) -> None:
+    section, settings, templates = state.section, run.settings, run.templates
+    rounds = settings.max_rounds if len(section.text) > settings.long_section_chars else 1
+    previous: str | None = None
+    for round_number in range(rounds):
+        last = previous
+
+        def messages_for(response_format: ResponseFormat, last: str | None = last) -> Messages:
+            prompt = (
+                templates.render_first_round(section.text, response_format)
+                if last is None
+                else templates.render_continuation(section.text, last, response_format)
+            )
+            return [{"role": "system", "content": templates.system}, {"role": "user", "content": prompt}]
+
+        priority = -10 * round_number
+        try:
+            parsed, messages, reply = await _reply(run, state, messages_for, priority)
+        except LLMCallError as failure:
+            state.reject(failure.reason, str(failure))
+            state.failure = SectionFailure(section.section_id, failure.reason, str(failure))
             return
         for problem in parsed.problems:
-            reject(problem)
+            state.reject(problem.reason, problem.raw)
+        kept: list[QAPair] = []
         for pair in parsed.pairs:
-            pairs.append(
-                pair_row(
-                    section_id=section.section_id,
-                    breadcrumb=section.breadcrumb,
-                    instruction=pair.instruction,
-                    response=pair.response,
-                    generator="llm",
-                    model=settings.model,
-                    template_hash=templates.hash,
-                )
-            )
-        last_response = answer["content"]
+            reason = run.screen.reason(pair.instruction, pair.response)
+            if reason is not None:
+                state.reject(reason, json.dumps(pair.model_dump(), ensure_ascii=False))
+            else:
+                kept.append(pair)
+        settled = await asyncio.gather(*(_settle(run, state, pair, messages, reply, priority - 1) for pair in kept))
+        for _, rows in settled:
+            state.pairs.extend(rows)
+        if not settled:
+            return  # nothing to continue from
+        previous = _jsonl([final for final, _ in settled])
 
 
 async def generate_pairs(
@@ -352,34 +363,75 @@ async def generate_pairs(
     client: openai.AsyncOpenAI,
     cache: ContentCache,
     templates: PromptTemplates,
-    settings: GenerationSettings,
+    calls: CallSettings,
+    settings: GenerationSettings | None = None,
     stats: CallStats | None = None,
+    checker: CodeChecker | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
     """Pairs from every section over ``min_section_chars``, in section order whatever order calls end in."""
+    settings = settings or GenerationSettings()
     stats = stats or CallStats()
     started = time.monotonic()
-    caller = LLMCaller(client, cache, settings, stats)
+    caller = LLMCaller(client, cache, calls, stats)
+    run = _Run(caller, templates, settings, build_screen(templates), checker, RepairStats())
     eligible = [s for s in sections if len(s.text.strip()) > settings.min_section_chars]
-    per_section: list[tuple[list[dict[str, str | None]], list[dict[str, str]]]] = [([], []) for _ in eligible]
+    states = [_Section(section, calls.model, templates.hash) for section in eligible]
+    failed = 0
     done = 0
 
-    async def run(index: int) -> None:
-        nonlocal done
-        await _generate_section(eligible[index], caller, templates, *per_section[index])
+    async def one(state: _Section) -> None:
+        nonlocal failed, done
+        await _generate_section(run, state)
+        if state.failure is not None and state.failure.reason != "stopped":
+            failed += 1
+            if failed > settings.max_failed_share * len(eligible):
+                caller.stop()
         done += 1
         if progress:
             progress(done, len(eligible))
 
     # Long sections first: their rounds are a chain, so they should not be the last to start.
-    order = sorted(range(len(eligible)), key=lambda i: len(eligible[i].text) <= settings.long_section_chars)
-    await asyncio.gather(*(run(i) for i in order))
-    stats.structured_output_used = caller.structured
+    order = sorted(states, key=lambda s: len(s.section.text) <= settings.long_section_chars)
+    await asyncio.gather(*(one(state) for state in order))
+    caller.finish()
     return GenerationResult(
-        pairs=[row for section_pairs, _ in per_section for row in section_pairs],
-        rejects=[row for _, section_rejects in per_section for row in section_rejects],
+        pairs=[row for state in states for row in state.pairs],
+        rejects=[row for state in states for row in state.rejects],
         stats=stats,
+        repair=run.repair,
         sections_seen=len(sections),
         sections_skipped=len(sections) - len(eligible),
+        failures=[s.failure for s in states if s.failure is not None and s.failure.reason != "stopped"],
+        sections_stopped=sum(1 for s in states if s.failure is not None and s.failure.reason == "stopped"),
         wall_seconds=time.monotonic() - started,
     )
+
+
+def failure_summary(result: GenerationResult, base_url: str, max_failed_share: float) -> str | None:
+    """One line when more than ``max_failed_share`` of the sections failed, naming the main cause and server."""
+    sent = result.sections_sent
+    if not sent or len(result.failures) <= max_failed_share * sent:
+        return None
+    reasons = Counter(failure.reason for failure in result.failures)
+    main, _ = reasons.most_common(1)[0]
+    message = next(f.message for f in reversed(result.failures) if f.reason == main)
+    timeout = result.stats.concurrency.longest_timeout_s if result.stats.concurrency else 0.0
+    line = f"{len(result.failures)} of {sent} sections failed"
+    if result.sections_stopped:
+        line += f" ({result.sections_stopped} not tried: more than {max_failed_share:.0%} had failed)"
+    return f"{line}: {describe_failure(main, message, timeout)} at {base_url}"
+
+
+__all__ = [
+    "CallSettings",
+    "CallStats",
+    "GenerationResult",
+    "GenerationSettings",
+    "LLMCallError",
+    "Problem",
+    "SectionInput",
+    "build_client",
+    "failure_summary",
+    "generate_pairs",
+]

@@ -116,10 +116,11 @@ class CodapiEngine:
         return self._version
 
     async def execute(self, code: str, mode: str, options: BuildOptions | None = None) -> ExecResult:
-        """Check ``code``; Codapi's own limits apply, and ``options`` cannot be passed to it."""
+        """Check ``code``; Codapi's own limits apply, and of ``options`` only the extra files reach it."""
         version = await self.version()
         started = time.perf_counter()
-        payload = {"sandbox": self.sandbox, "command": self.commands[mode], "files": {"": code}}
+        files = {"": code, **dict(options.extra_files if options else ())}
+        payload = {"sandbox": self.sandbox, "command": self.commands[mode], "files": files}
         try:
             answer = await self._post(payload)
         except TimeoutError as error:

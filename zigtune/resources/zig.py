@@ -53,6 +53,10 @@ class ZigEngine(dg.ConfigurableResource):
     local_concurrency: int = 0
     """Checks at once in the local sandbox; 0 = the number of CPU cores."""
 
+    run_as_uid: int = 61000
+    """Only when zigtune runs as root: the unprivileged uid the local sandbox runs programs as (the
+    kernel does not limit root's processes). Without root, programs run as the calling user."""
+
     run_timeout_s: float = 10.0
     """Wall-clock limit of one program or test binary in the local sandbox."""
 
@@ -60,7 +64,8 @@ class ZigEngine(dg.ConfigurableResource):
     """Address-space limit of one program in the local sandbox (the compiler is not limited)."""
 
     sandbox_dir: str | None = None
-    """Local sandbox directory (shared compiler cache, per-run dirs); default ``<data dir>/sandbox``."""
+    """Local sandbox directory (shared compiler cache, per-run dirs); default ``<data dir>/sandbox``
+    (``ZIGTUNE_SANDBOX_DIR``)."""
 
     def create_engine(self) -> "LocalZigEngine | CodapiEngine":
         """A fresh engine (its HTTP session lives in the caller's event loop)."""
@@ -80,6 +85,7 @@ class ZigEngine(dg.ConfigurableResource):
             Path(self.sandbox_dir) if self.sandbox_dir else settings.data_dir() / "sandbox",
             limits=limits,
             concurrency=self.local_concurrency or os.cpu_count() or 1,
+            uid_base=self.run_as_uid,
         )
         engine.preflight()
         return engine
@@ -87,7 +93,7 @@ class ZigEngine(dg.ConfigurableResource):
 
 def zig_from_env() -> ZigEngine:
     """The default resource: the local engine, or Codapi when ``ZIGTUNE_ZIG_ENGINE=codapi`` (or ``remote``)
-    (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token)."""
-    return ZigEngine(
-        **env_overrides({"engine": "ZIGTUNE_ZIG_ENGINE", "base_url": "CODAPI_URL"}, {"api_key": "CODAPI_API_KEY"})
-    )
+    (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token); ``ZIGTUNE_SANDBOX_DIR`` moves
+    the local sandbox's directory."""
+    plain = {"engine": "ZIGTUNE_ZIG_ENGINE", "base_url": "CODAPI_URL", "sandbox_dir": "ZIGTUNE_SANDBOX_DIR"}
+    return ZigEngine(**env_overrides(plain, {"api_key": "CODAPI_API_KEY"}))

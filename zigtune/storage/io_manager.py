@@ -8,6 +8,10 @@ from the environment, so asset code never knows which one it writes to:
   so runs on several machines share their inputs and outputs. ``ZIGTUNE_S3_ENDPOINT_URL`` points it at an
   S3-compatible server (MinIO, Ceph, moto); credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``,
   a profile, an instance role) and are never read or logged here.
+
+Why not ``dagster-polars``: its last release (0.27.12) fails on the polars this project installs (2.x) —
+``load_input`` calls ``pl.scan_parquet(rechunk=...)``, an argument polars 2.0 removed — and it reaches S3 through
+fsspec/s3fs rather than dagster-aws's boto3 client. The local manager below is its ~15 lines.
 """
 
 import io

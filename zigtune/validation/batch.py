@@ -5,10 +5,15 @@ A plain check (:meth:`LocalZigEngine.execute`) compiles each snippet alone with 
 (the test runner, formatting, stack traces) once more. The fast strategy (``check_jobs(...,
 strategy="fast")``) gives each snippet the verdict the plain check gives, with far fewer compiles:
 
+Both phases run in the local engine's jails (:mod:`zigtune.validation.jail`, no root): a batch's compile in
+the compile jail of one per-check directory (the snippets' files under ``/work``, the shared cache, a plain
+compile's limits and target), each snippet's run in a fresh run jail with copies of the binary and the
+snippet's source only.
+
 1. **Batches.** Snippets of one mode share a compile (up to ``MAX_BATCH``; the layout is in
    :mod:`zigtune.validation.batch_layout`). Snippets that could behave differently in a batch (build
-   options, C, ``extern``/``export``, other imports, root declarations such as ``std_options``) and
-   every mode but test/run/build-obj are checked the plain way.
+   options or files beside the root, C, ``extern``/``export``, other imports, root declarations such as
+   ``std_options``) and every mode but test/run/build-obj are checked the plain way.
 2. **Compile errors from semantic analysis only.** The batch is first analysed with the plain check's
    flags and ``-fno-emit-bin``: errors come from AstGen and Sema, which are the same whatever the
    backend. Each error belongs to the snippet whose file (or root line) its locations name; that
@@ -40,7 +45,6 @@ import math
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,8 +52,8 @@ from typing import Protocol
 
 from zigtune.validation.batch_layout import (
     BatchCompile,
+    BatchJob,
     BatchMember,
-    CheckJob,
     attribute_errors,
     batch_compile,
     batches_of,
@@ -62,10 +66,11 @@ from zigtune.validation.batch_layout import (
     plain_reason,
     run_args,
 )
-from zigtune.validation.sandbox import BuildOptions, Finished, SandboxLimits, judge_run, zig_binary
+from zigtune.validation.jail import setup_failure
+from zigtune.validation.sandbox import BuildOptions, Finished, SandboxError, SandboxLimits, judge_run, zig_binary
 from zigtune.validation.verdicts import ExecResult, Verdict
 
-__all__ = ["STRATEGIES", "CheckJob", "Progress", "check_jobs"]
+__all__ = ["STRATEGIES", "BatchJob", "Progress", "check_jobs"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +97,15 @@ class BatchEngine(Protocol):
 
     async def execute(self, code: str, mode: str, options: BuildOptions | None = None) -> ExecResult: ...
 
+    def new_workdir(self) -> Path: ...
+
     async def compile_in(self, workdir: Path, args: list[str], output_bytes: int) -> Finished: ...
 
     async def run_binary(self, binary: Path, files: dict[str, str], args: list[str]) -> Finished: ...
 
 
 def can_batch(engine: object) -> bool:
-    return callable(getattr(engine, "compile_in", None)) and callable(getattr(engine, "run_binary", None))
+    return all(callable(getattr(engine, name, None)) for name in ("new_workdir", "compile_in", "run_binary"))
 
 
 class Progress:
@@ -144,7 +151,7 @@ def batch_size(count: int, concurrency: int) -> int:
 
 async def check_jobs(
     engine: BatchEngine,
-    jobs: Sequence[CheckJob],
+    jobs: Sequence[BatchJob],
     *,
     strategy: str = "fast",
     log: Callable[[str], None] | None = None,
@@ -202,7 +209,7 @@ class Batch:
         engine: BatchEngine,
         mode: str,
         indices: list[int],
-        jobs: list[CheckJob],
+        jobs: list[BatchJob],
         version: str,
         settle: Callable[[int, ExecResult], None],
     ) -> None:
@@ -215,27 +222,31 @@ class Batch:
         self.results: list[ExecResult | None] = [None] * len(jobs)
         self.compile_seconds = 0.0
         self._compiles = 0
-        self.workdir = Path()
+        self.workdir: Path | None = None  # the engine's per-check directory; the batch's files are in its src/
+
+    @property
+    def src(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "src"
 
     async def check(self) -> list[ExecResult]:
-        runs = self.engine.root / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        self.workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=runs))
         try:
+            self.workdir = self.engine.new_workdir()
             for member, job in zip(self.members, self.jobs, strict=True):
-                (self.workdir / member.slug).mkdir()
-                (self.workdir / member.path).write_text(job.code, encoding="utf-8")
+                (self.src / member.slug).mkdir()
+                (self.src / member.path).write_text(job.code, encoding="utf-8")
             if self.mode == "test":
                 runner = zig_binary().parent / "lib" / "compiler" / "test_runner.zig"
                 patched = patch_test_runner(runner.read_text(encoding="utf-8"))
-                (self.workdir / self.runner_name).write_text(patched, encoding="utf-8")
+                (self.src / self.runner_name).write_text(patched, encoding="utf-8")
             clean, _ = await self._analyse(list(range(len(self.jobs))))
             await self._build_and_run(clean)
-        except OSError as error:  # the batch's files, not the code: what is left is checked the plain way
+        except (OSError, SandboxError) as error:  # the batch's files or jail, not the code: the rest goes plain
             logger.warning("%s batch %s failed (%s): checking the rest the plain way", self.mode, self.nonce, error)
             await asyncio.gather(*(self._plain(i) for i, result in enumerate(self.results) if result is None))
         finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
         assert all(result is not None for result in self.results)
         return self.results  # type: ignore[return-value]
 
@@ -249,11 +260,14 @@ class Batch:
         self._compiles += 1
         root_name = f"root_{self.nonce}_{self._compiles}.zig"
         compile = batch_compile(self.mode, self.members, indices, root_name)
-        (self.workdir / root_name).write_text(compile.root_text, encoding="utf-8")
-        output = self.workdir / f"bin_{self._compiles}" if build else None
-        target = None if output is None else (f"{output}.o" if self.mode == "build-obj" else str(output))
+        (self.src / root_name).write_text(compile.root_text, encoding="utf-8")
+        output = self.src / f"bin_{self._compiles}" if build else None
+        target = None if output is None else (f"{output.name}.o" if self.mode == "build-obj" else output.name)
         args = compile_args(compile, self.members, indices, target, self.runner_name)
+        assert self.workdir is not None
         finished = await self.engine.compile_in(self.workdir, args, BATCH_COMPILE_OUTPUT)
+        if problem := setup_failure(finished.exit_code, finished.stderr):
+            raise SandboxError(problem)  # the jail's failure, not the code's
         elapsed = finished.seconds
         self.compile_seconds += elapsed
         logger.debug(
@@ -357,21 +371,39 @@ class Batch:
             await self._plain(index)
             return
         stderr = member.plain_text("".join(blocks))
-        self._settle(index, self._result(Verdict.COMPILE_ERROR, "", stderr, self._share_ms()))
+        self._settle(index, self._result(Verdict.COMPILE_ERROR, "", stderr, self._share_ms(), exit_code=1))
 
     async def _run(self, index: int, binary: Path) -> None:
         member, job = self.members[index], self.jobs[index]
         if self.mode == "build-obj":
-            self._settle(index, self._result(Verdict.OK, "", "", self._share_ms()))
+            self._settle(index, self._result(Verdict.OK, "", "", self._share_ms(), exit_code=0))
             return
         ran = await self.engine.run_binary(binary, {member.file_name: job.code}, run_args(self.mode, member, index))
-        verdict, stdout, stderr = judge_run(self.mode, ran, self.engine.limits)
+        verdict, stdout, stderr, exit_code = judge_run(self.mode, ran, self.engine.limits)
         names_matter = self.mode == "test" and names_may_matter(job.code, member.file_name)
         if verdict is not Verdict.OK and (names_matter or backend_may_matter(verdict, ran)):
             await self._plain(index)
             return
-        duration = self._share_ms() + ran.seconds * 1000
-        self._settle(index, self._result(verdict, member.plain_text(stdout), member.plain_text(stderr), duration))
+        stdout, stderr = member.plain_text(stdout), member.plain_text(stderr)
+        self._settle(index, self._result(verdict, stdout, stderr, self._share_ms(), ran.seconds * 1000, exit_code))
 
-    def _result(self, verdict: Verdict, stdout: str, stderr: str, duration_ms: float) -> ExecResult:
-        return ExecResult(verdict, round(duration_ms, 1), stdout, stderr, self.version, self.engine.name)
+    def _result(
+        self,
+        verdict: Verdict,
+        stdout: str,
+        stderr: str,
+        compile_ms: float,
+        run_ms: float = 0.0,
+        exit_code: int | None = None,
+    ) -> ExecResult:
+        return ExecResult(
+            verdict,
+            round(compile_ms + run_ms, 1),
+            stdout,
+            stderr,
+            self.version,
+            self.engine.name,
+            exit_code=exit_code,
+            compile_ms=round(compile_ms, 1),
+            run_ms=round(run_ms, 1),
+        )

@@ -10,8 +10,9 @@ compiler's output:
   ``--zigtune-only=PREFIX`` (see :func:`patch_test_runner`);
 - **run**: each snippet is a module (so ``@typeName`` and ``@src().file`` say what a plain build says); one
   program calls the ``main`` of the snippet chosen by ``--zigtune-main=N``, the way ``std.start`` does;
-- **build-obj**: each snippet is a module whose public declarations one object references, as a plain
-  check's object root does.
+- **build-obj**: each snippet is a module one object imports, so what a plain ``build-obj`` of the file
+  analyses (its ``comptime`` blocks and exports, among them the block that references every declaration,
+  appended by :mod:`zigtune.validation.declarations` before either strategy sees the code) is analysed.
 
 Both flags are taken out of ``std.os.argv`` before the snippet's code runs, so it sees the arguments of a
 plain run.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from zigtune.validation.sandbox import BuildOptions, SandboxError
+from zigtune.validation.sandbox import DEFAULT_TARGET, BuildOptions, SandboxError
 
 #: The self-hosted x86_64 backend and linker: ~3x less CPU than LLVM for the same code.
 FAST_BACKEND = ("-fno-llvm", "-fno-lld")
@@ -60,7 +61,7 @@ NAMED_VALUE_PLACEHOLDER = re.compile(r"\{(?:\[\w+\]|\d+)?(?:any|\?|!|\*)?(?::[^{
 
 
 @dataclass(frozen=True)
-class CheckJob:
+class BatchJob:
     """One piece of code to check, how, and with which build options."""
 
     code: str
@@ -68,12 +69,14 @@ class CheckJob:
     options: BuildOptions = field(default_factory=BuildOptions)
 
 
-def plain_reason(job: CheckJob) -> str | None:
+def plain_reason(job: BatchJob) -> str | None:
     """Why ``job`` must be checked on its own with the LLVM backend; ``None`` when it may share a batch."""
     if job.mode not in ("test", "run", "build-obj"):
         return f"mode {job.mode}"
     if job.options.compiler_args():
         return "build options"
+    if job.options.extra_files:
+        return "files beside the root"
     code = without_comments(job.code)
     found = SHARING_BREAKERS.search(code) or ROOT_DECLARATIONS.search(code)
     if found:
@@ -248,13 +251,8 @@ def batch_compile(mode: str, members: list[BatchMember], indices: list[int], roo
         for line in RUN_ROOT_TAIL.splitlines():
             add(line)
     elif mode == "build-obj":
-        for index in indices:
-            slug = members[index].slug
-            add(
-                f'comptime {{ const checked = @import("{slug}"); '
-                f'for (@typeInfo(checked).@"struct".decls) |declaration| _ = &@field(checked, declaration.name); }}',
-                index,
-            )
+        for index in indices:  # like a plain build-obj of the file: its comptime blocks and exports
+            add(f'comptime {{ _ = @import("{members[index].slug}"); }}', index)
     else:
         raise ValueError(f"mode {mode!r} cannot be batched")
     return BatchCompile(mode, root_name, "\n".join(lines) + "\n", owner)
@@ -266,12 +264,13 @@ def compile_args(
     """``zig`` arguments: Sema only (``output`` None, LLVM flags as a plain check) or a build with the
     self-hosted backend into ``output``."""
     emit = ["-fno-emit-bin"] if output is None else [f"-femit-bin={output}", *FAST_BACKEND]
+    target = ["-target", DEFAULT_TARGET]  # a plain check's target (batches only hold default options)
     if compile.mode == "test":
-        return ["test", compile.root_name, "--test-runner", runner, "--test-no-exec", *emit]
+        return ["test", compile.root_name, *target, "--test-runner", runner, "--test-no-exec", *emit]
     modules = [f"-M{members[i].slug}={members[i].path}" for i in indices]
     dependencies = [argument for i in indices for argument in ("--dep", members[i].slug)]
     command = "build-exe" if compile.mode == "run" else "build-obj"
-    return [command, *dependencies, f"-Mroot={compile.root_name}", *modules, *emit]
+    return [command, *target, *dependencies, f"-Mroot={compile.root_name}", *modules, *emit]
 
 
 def run_args(mode: str, member: BatchMember, index: int) -> list[str]:

@@ -1,15 +1,25 @@
-"""Execution-check QA pairs and the reference's annotated examples with a Zig engine.
+"""Check QA pairs and the reference's annotated examples with a Zig engine, and say honestly what was checked.
 
 The engine is either the local sandbox (:mod:`zigtune.validation.sandbox`) or Codapi
-(:mod:`zigtune.resources.codapi`); both answer :class:`~zigtune.validation.verdicts.ExecResult`. Verdicts are
-cached by code + command + options + Zig version in the one content cache, so unchanged code is
-never compiled twice, and identical code in several pairs is compiled once. No dagster here.
+(:mod:`zigtune.resources.codapi`); both answer :class:`~zigtune.validation.verdicts.ExecResult`.
+
+- Code is checked with every declaration analysed (:mod:`zigtune.validation.declarations`), under
+  the options of the reference example it came from (``link_libc``, ``target``, the file name).
+- Prose is checked where it can be: each Zig API name it puts in backticks is looked up by the
+  compiler (:mod:`zigtune.validation.api_names`); a name Zig 0.14.0 lacks rejects the pair
+  (``unknown_api``).
+- A pair with nothing checkable (no code, no API name), or whose code was left out of a sample or
+  cannot run here, is ``unchecked``, with the reason: never counted as validated.
+
+Verdicts are cached by code + command + options + Zig version in the one content cache (API names
+by name + Zig version), so unchanged code is never compiled twice, and identical code in several
+pairs is compiled once. No dagster here.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -17,18 +27,24 @@ import polars as pl
 
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
 from zigtune.storage.cache import ContentCache, cache_key
-from zigtune.validation.batch import CheckJob, check_jobs
+from zigtune.validation.api_names import ApiAnswer, ApiStatus, api_names, check_api_names
+from zigtune.validation.batch import BatchJob, check_jobs
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
+from zigtune.validation.declarations import DeclarationLister, reference_all
 from zigtune.validation.sandbox import ZIG_VERSION, BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict, disagreement, output_matches
 
-#: ``validated_pairs`` and ``rejected_pairs``: every ``qa_pairs`` column plus how its code was checked.
+#: ``validated_pairs`` and ``rejected_pairs``: every ``qa_pairs`` column plus what was checked and how it went.
 VALIDATED_PAIRS_SCHEMA = pl.Schema(
     {
         **QA_PAIRS_SCHEMA,
         "code": pl.Utf8,
         "has_code": pl.Boolean,
         "check_mode": pl.Utf8,
+        "api_names": pl.List(pl.Utf8),  # the Zig API names the prose puts in backticks
+        "unknown_apis": pl.List(pl.Utf8),  # those Zig 0.14.0 does not have
+        "checked_by": pl.Utf8,  # "code", "api_names", "code+api_names"; null when unchecked
+        "unchecked_reason": pl.Utf8,  # why nothing was checked; null when something was
         "verdict": pl.Utf8,
         "passed": pl.Boolean,
         "stdout": pl.Utf8,
@@ -56,6 +72,12 @@ CANARY_EXAMPLES = (
 #: Stored output columns, cut so one chatty program cannot bloat the table.
 MAX_STORED_OUTPUT = 4000
 
+#: Why a pair is unchecked.
+NOTHING_TO_CHECK = "no code and no Zig API name to check"
+NOT_SAMPLED = "code left out of the validation sample"
+CANNOT_RUN_HERE = "built for a target this machine cannot run: compiled, not run"
+NAMES_UNVERIFIABLE = "no code, and its API names could not be resolved"
+
 
 class Engine(Protocol):
     """What validation needs from an engine: its name, its Zig version, and checking code."""
@@ -73,8 +95,24 @@ class CanaryError(RuntimeError):
     """The engine disagrees with the reference: its verdicts cannot be trusted."""
 
 
+#: A check: code and mode, and the build options when they are not the defaults (e.g. files the root imports).
+Job = tuple[str, str] | tuple[str, str, BuildOptions]
+CheckJob = Job
+
+
 def verdict_key(code: str, mode: str, options: BuildOptions, zig_version: str) -> str:
-    return cache_key("zig-verdict/v1", code, mode, options.compiler_args(), zig_version)
+    # v2: every declaration analysed, static musl binaries, the jail without root. Files beside the root (e.g. a
+    # task's solution) change the verdict: they are in the key when present.
+    files = [[name, content] for name, content in options.extra_files]
+    return cache_key(
+        "zig-verdict/v2",
+        code,
+        mode,
+        options.compiler_args(),
+        options.source_name,
+        zig_version,
+        *([files] if files else []),
+    )
 
 
 @dataclass
@@ -85,49 +123,69 @@ class CheckStats:
     cached: int = 0
     sandbox_errors: int = 0
     durations_ms: list[float] = field(default_factory=list)
+    api_compiles: int = 0  # compiles spent on looking up API names
+    api_cached: int = 0  # API names answered from the cache
+
+
+def _spec(job: Job) -> tuple[str, str, BuildOptions]:
+    return (job[0], job[1], job[2]) if len(job) == 3 else (job[0], job[1], BuildOptions())  # type: ignore[misc]
+
+
+async def analysable_codes(codes: Sequence[str], lister: DeclarationLister | None = None) -> dict[str, str]:
+    """Each code as it is compiled: with every declaration referenced (see ``declarations``)."""
+    return await reference_all(list(codes), lister) if codes else {}
 
 
 async def check_codes(
     engine: Engine,
-    jobs: list[tuple[str, str]],
+    jobs: Sequence[Job],
     cache: ContentCache | None,
     stats: CheckStats,
+    lister: DeclarationLister | None = None,
     *,
     strategy: str = "fast",
     log: Callable[[str], None] | None = None,
-) -> dict[tuple[str, str], ExecResult]:
-    """Check each distinct (code, mode) once: from the cache, or with the engine.
+) -> dict[Any, ExecResult]:
+    """Check each distinct (code, mode, options) once: from the cache, or with the engine (bounded by it).
 
-    What is not cached is checked by :func:`~zigtune.validation.batch.check_jobs`: with the ``fast``
-    strategy (batches, the self-hosted backend) unless ``strategy="plain"``; both give the same
-    verdicts. Each verdict is cached as soon as it is known; ``log`` gets progress lines.
+    The answer maps every job, as given, to its result. Codes are compiled with every declaration
+    analysed; the cache is keyed by the code as written. What is not cached is checked by
+    :func:`~zigtune.validation.batch.check_jobs`: with the ``fast`` strategy (batches, the self-hosted
+    backend; jobs with build options or files beside the root go the plain way) unless
+    ``strategy="plain"``; both give the same verdicts. Each verdict is cached as soon as it is known;
+    ``log`` gets progress lines.
     """
     version = await engine.version()
-    options = BuildOptions()
-    results: dict[tuple[str, str], ExecResult] = {}
-    keys: dict[tuple[str, str], str] = {}
-    for code, mode in dict.fromkeys(jobs):
-        key = keys[code, mode] = verdict_key(code, mode, options, version)
-        stored = cache.get(key) if cache is not None else None
+    results: dict[Any, ExecResult] = {}
+    pending: dict[tuple[str, str, BuildOptions], list[Job]] = {}
+    for job in dict.fromkeys(jobs):
+        code, mode, options = _spec(job)
+        stored = cache.get(verdict_key(code, mode, options, version)) if cache is not None else None
         if stored is not None:
             stats.cached += 1
-            results[code, mode] = ExecResult.from_dict(stored)
-    todo = [job for job in keys if job not in results]
+            results[job] = ExecResult.from_dict(stored)
+        else:
+            pending.setdefault((code, mode, options), []).append(job)
+    if not pending:
+        return results
+    compiled = await analysable_codes([code for code, mode, _ in pending if mode != "ast-check"], lister)
+    specs = list(pending)
 
     def record(index: int, result: ExecResult) -> None:
+        code, mode, options = specs[index]
         stats.compiled += 1
         stats.durations_ms.append(result.duration_ms)
         if result.verdict is Verdict.SANDBOX_ERROR:
             stats.sandbox_errors += 1  # the engine's fault, not the code's: ask again next run
         elif cache is not None:
-            cache.put(keys[todo[index]], result.to_dict())
-        results[todo[index]] = result
+            cache.put(verdict_key(code, mode, options, version), result.to_dict())
+        for job in pending[specs[index]]:
+            results[job] = result
 
-    if todo:
-        if log is not None:
-            log(f"checking {len(todo)} snippets ({stats.cached} from the cache) with the {strategy} strategy")
-        checks = [CheckJob(code, mode, options) for code, mode in todo]
-        await check_jobs(engine, checks, strategy=strategy, log=log, on_result=record)
+    if log is not None:
+        log(f"checking {len(specs)} snippets ({stats.cached} from the cache) with the {strategy} strategy")
+    checks = [BatchJob(compiled.get(code, code), mode, options) for code, mode, options in specs]
+    await check_jobs(engine, checks, strategy=strategy, log=log, on_result=record)
     return results
 
 
@@ -136,90 +194,172 @@ def cap_output(text: str) -> str:
     return text if len(text) <= MAX_STORED_OUTPUT else text[:MAX_STORED_OUTPUT] + "\n[... cut]"
 
 
-async def validate_pairs(
-    pairs: pl.DataFrame,
-    engine: Engine,
-    cache: ContentCache | None,
-    sample_fraction: float = 1.0,
-    seed: int = 0,
-    *,
-    strategy: str = "fast",
-    log: Callable[[str], None] | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, CheckStats]:
-    """Split ``pairs`` into (validated, rejected) with their verdicts; see the module docstring.
+def example_build_options(examples: pl.DataFrame) -> dict[str, BuildOptions]:
+    """The build options of each annotated reference example, by its name (the file name included)."""
+    return {
+        row["name"]: replace(BuildOptions.from_annotation(row["options"] or ""), file_name=row["name"])
+        for row in examples.select("name", "options").iter_rows(named=True)
+    }
 
-    ``strategy`` and ``log`` go to :func:`check_codes` (same verdicts either way; progress lines).
 
-    validated: pairs whose code passed, pairs without code (``no_code``) and, when
-    ``sample_fraction`` < 1, code pairs left out of the sample (``unchecked``). rejected: the rest.
-    """
-    if not 0 < sample_fraction <= 1:
-        raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
-    rows = pairs.to_dicts()
-    for row in rows:
-        row["code"] = extract_zig_code(row["response"])
-        row["has_code"] = row["code"] is not None
-        row["check_mode"] = check_mode(row["code"]) if row["has_code"] else None
-    code_rows = [row for row in rows if row["has_code"]]
-    sampled = code_rows
-    if sample_fraction < 1:
-        chosen = random.Random(seed).sample(range(len(code_rows)), k=round(len(code_rows) * sample_fraction))
-        sampled = [code_rows[i] for i in sorted(chosen)]
-    sampled_ids = {id(row) for row in sampled}
-    stats = CheckStats()
-    jobs = [(row["code"], row["check_mode"]) for row in sampled]
-    results = await check_codes(engine, jobs, cache, stats, strategy=strategy, log=log) if jobs else {}
-    version = next(iter(results.values())).zig_version if results else ""
-    for row in rows:
-        if not row["has_code"] or id(row) not in sampled_ids:
-            verdict = Verdict.NO_CODE if not row["has_code"] else Verdict.UNCHECKED
-            row.update(verdict=verdict.value, passed=False, stdout="", stderr="", duration_ms=0.0)
-            row.update(zig_version=version, engine=engine.name)
-            continue
-        result = results[row["code"], row["check_mode"]]
+def _unknown_report(names: list[str], answers: dict[str, ApiAnswer]) -> str:
+    return "\n".join(answers[name].detail for name in names)
+
+
+def _judge_row(
+    row: dict[str, Any],
+    result: ExecResult | None,
+    options: BuildOptions,
+    answers: dict[str, ApiAnswer],
+    sampled: bool,
+) -> dict[str, Any]:
+    """The verdict columns of one pair from its code's result and its API names' answers."""
+    names = row["api_names"]
+    unknown = [name for name in names if answers[name].status is ApiStatus.UNKNOWN]
+    known = [name for name in names if answers[name].status is ApiStatus.KNOWN]
+    columns: dict[str, Any] = {
+        "unknown_apis": unknown,
+        "stdout": "",
+        "stderr": "",
+        "duration_ms": 0.0,
+        "checked_by": None,
+        "unchecked_reason": None,
+    }
+    verdict = Verdict.UNCHECKED
+    if result is not None:
         verdict = result.verdict
         expected = row.get("expected_output")
         ran = verdict is Verdict.OK and row["check_mode"] == "run"
-        if ran and expected is not None and not output_matches(expected, result.stdout, result.stderr):
+        if ran and not options.runs_here:
+            verdict = Verdict.UNCHECKED
+            columns["unchecked_reason"] = f"{CANNOT_RUN_HERE} ({options.target})"
+        elif ran and expected is not None and not output_matches(expected, result.stdout, result.stderr):
             verdict = Verdict.WRONG_OUTPUT
-        row.update(
-            verdict=verdict.value,
-            passed=verdict is Verdict.OK,
+        columns.update(
             stdout=cap_output(result.stdout),
             stderr=cap_output(result.stderr),
             duration_ms=result.duration_ms,
             zig_version=result.zig_version,
             engine=result.engine,
         )
+    if unknown and verdict in (Verdict.OK, Verdict.UNCHECKED):
+        verdict = Verdict.UNKNOWN_API
+        columns["stderr"] = cap_output(_unknown_report(unknown, answers))
+        columns["unchecked_reason"] = None
+    parts = (["code"] if result is not None and columns["unchecked_reason"] is None else []) + (
+        ["api_names"] if known or unknown else []
+    )
+    if verdict is Verdict.UNCHECKED and not row["has_code"] and known:
+        verdict = Verdict.OK  # the prose's names are all there: that much was checked
+    if verdict is Verdict.UNCHECKED:
+        parts = []
+        if columns["unchecked_reason"] is None:
+            if row["has_code"] and not sampled:
+                columns["unchecked_reason"] = NOT_SAMPLED
+            elif names:
+                columns["unchecked_reason"] = NAMES_UNVERIFIABLE
+            else:
+                columns["unchecked_reason"] = NOTHING_TO_CHECK
+    columns.update(verdict=verdict.value, passed=verdict is Verdict.OK, checked_by="+".join(parts) or None)
+    return columns
+
+
+async def validate_pairs(
+    pairs: pl.DataFrame,
+    engine: Engine,
+    cache: ContentCache | None,
+    sample_fraction: float = 1.0,
+    seed: int = 0,
+    example_options: dict[str, BuildOptions] | None = None,
+    *,
+    strategy: str = "fast",
+    log: Callable[[str], None] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, CheckStats]:
+    """Split ``pairs`` into (kept, rejected) with their verdicts; see the module docstring.
+
+    kept: pairs that passed every check they had (``ok``), and ``unchecked`` pairs with their
+    ``unchecked_reason`` (no code and no API name; code left out of a sample of ``sample_fraction``;
+    a foreign target). rejected: every pair whose code or API names failed. ``example_options``
+    gives the build options of pairs made from a reference example (by ``example_name``). ``strategy`` and
+    ``log`` go to :func:`check_codes` (same verdicts either way; progress lines).
+    """
+    if not 0 < sample_fraction <= 1:
+        raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
+    example_options = example_options or {}
+    rows = pairs.to_dicts()
+    for row in rows:
+        row["code"] = extract_zig_code(row["response"])
+        row["has_code"] = row["code"] is not None
+        row["check_mode"] = check_mode(row["code"]) if row["has_code"] else None
+        row["api_names"] = api_names(row["response"])
+    code_rows = [row for row in rows if row["has_code"]]
+    sampled = code_rows
+    if sample_fraction < 1:
+        chosen = random.Random(seed).sample(range(len(code_rows)), k=round(len(code_rows) * sample_fraction))
+        sampled = [code_rows[i] for i in sorted(chosen)]
+    sampled_ids = {id(row) for row in sampled}
+
+    def options_of(row: dict[str, Any]) -> BuildOptions:
+        return example_options.get(row.get("example_name") or "", BuildOptions())
+
+    stats = CheckStats()
+    jobs = [(row["code"], row["check_mode"], options_of(row)) for row in sampled]
+    results = await check_codes(engine, jobs, cache, stats, strategy=strategy, log=log) if jobs else {}
+    names = [name for row in rows for name in row["api_names"]]
+    answers: dict[str, ApiAnswer] = {}
+    if names:
+        answers, stats.api_compiles, stats.api_cached = await check_api_names(engine, names, cache)
+    version = await engine.version()
+    for row in rows:
+        row.update(zig_version=version, engine=engine.name)
+        job = (row["code"], row["check_mode"], options_of(row))
+        result = results.get(job) if id(row) in sampled_ids else None
+        row.update(_judge_row(row, result, options_of(row), answers, id(row) in sampled_ids))
     frame = pl.DataFrame(rows, schema=VALIDATED_PAIRS_SCHEMA) if rows else pl.DataFrame(schema=VALIDATED_PAIRS_SCHEMA)
-    keep = pl.col("passed") | pl.col("verdict").is_in([Verdict.NO_CODE.value, Verdict.UNCHECKED.value])
+    keep = pl.col("passed") | (pl.col("verdict") == Verdict.UNCHECKED.value)
     return frame.filter(keep), frame.filter(~keep), stats
 
 
 def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]:
-    """Numbers a person wants after a run: pass rates by kind and generator, verdicts, timings."""
-    checked = frame.filter(pl.col("has_code") & (pl.col("verdict") != Verdict.UNCHECKED.value))
+    """Numbers a person wants after a run: checked, unchecked and rejected apart, pass rates, verdicts, timings."""
+    unchecked = frame.filter(pl.col("verdict") == Verdict.UNCHECKED.value)
+    checked = frame.filter(pl.col("verdict") != Verdict.UNCHECKED.value)
 
     def rates(column: str) -> dict[str, float]:
         grouped = checked.group_by(column).agg(pl.col("passed").mean()).sort(column)
         return {str(k): round(float(v), 4) for k, v in grouped.iter_rows()}
+
+    def counts(part: pl.DataFrame, column: str) -> dict[str, int]:
+        grouped = part.group_by(column).len().sort("len", column, descending=[True, False])
+        return {str(k): int(v) for k, v in grouped.iter_rows()}
 
     durations = sorted(stats.durations_ms)
 
     def percentile(q: float) -> float:
         return round(durations[min(len(durations) - 1, int(q * len(durations)))], 1) if durations else 0.0
 
-    counts = frame.group_by("verdict").len().sort("len", descending=True)
+    names = frame["api_names"].explode().drop_nulls().unique() if frame.height else pl.Series([], dtype=pl.Utf8)
+    unknown = frame["unknown_apis"].explode().drop_nulls().unique() if frame.height else pl.Series([], dtype=pl.Utf8)
+    passed = int(checked["passed"].sum()) if checked.height else 0
     return {
         "pairs": frame.height,
-        "with_code": int(frame["has_code"].sum()) if frame.height else 0,
         "checked": checked.height,
-        "pass_rate": round(float(checked["passed"].mean()), 4) if checked.height else 0.0,
+        "passed": passed,
+        "rejected": checked.height - passed,
+        "unchecked": unchecked.height,
+        "with_code": int(frame["has_code"].sum()) if frame.height else 0,
+        "pass_rate": round(passed / checked.height, 4) if checked.height else 0.0,
+        "checked_by": counts(checked, "checked_by"),
+        "unchecked_reasons": counts(unchecked, "unchecked_reason"),
         "pass_rate_by_kind": rates("kind"),
         "pass_rate_by_generator": rates("generator"),
-        "verdicts": {str(k): int(v) for k, v in counts.iter_rows()},
+        "verdicts": counts(frame, "verdict"),
+        "api_names_checked": names.len(),
+        "api_names_unknown": sorted(unknown.to_list()),
         "compiled": stats.compiled,
         "cached": stats.cached,
+        "api_compiles": stats.api_compiles,
+        "api_names_cached": stats.api_cached,
         "sandbox_errors": stats.sandbox_errors,
         "check_ms_p50": percentile(0.5),
         "check_ms_p95": percentile(0.95),
@@ -227,27 +367,23 @@ def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]
 
 
 async def check_examples(engine: Engine, examples: pl.DataFrame, *, strategy: str = "fast") -> pl.DataFrame:
-    """Run the engine over annotated reference examples (uncached) and say where it disagrees."""
-    examples_list = examples.to_dicts()
-    jobs = [
-        CheckJob(
-            example["code"],
-            REFERENCE_MODES[example["kind"]],
-            replace(BuildOptions.from_annotation(example["options"] or ""), file_name=example["name"]),
-        )
-        for example in examples_list
-    ]
-    results = await check_jobs(engine, jobs, strategy=strategy) if jobs else []
-    rows = []
-    for example, job, result in zip(examples_list, jobs, results, strict=True):
-        reason = disagreement(example["expect"], example["error_text"], result)
-        rows.append(
+    """Run the engine over annotated reference examples (uncached, every declaration analysed, with each
+    example's own build options, the way ``strategy`` checks) and say where it disagrees with the annotation."""
+    rows = examples.to_dicts()
+    options = example_build_options(examples)
+    jobs = [(row["code"], REFERENCE_MODES[row["kind"]], options[row["name"]]) for row in rows]
+    results = await check_codes(engine, jobs, None, CheckStats(), strategy=strategy)
+    report = []
+    for row, job in zip(rows, jobs, strict=True):
+        result = results[job]
+        reason = disagreement(row["expect"], row["error_text"], result)
+        report.append(
             {
-                "name": example["name"],
-                "kind": example["kind"],
-                "expect": example["expect"],
-                "mode": job.mode,
-                "options": example["options"] or "",
+                "name": row["name"],
+                "kind": row["kind"],
+                "expect": row["expect"],
+                "mode": job[1],
+                "options": row["options"] or "",
                 "verdict": result.verdict.value,
                 "agrees": reason is None,
                 "reason": reason or "",
@@ -255,7 +391,7 @@ async def check_examples(engine: Engine, examples: pl.DataFrame, *, strategy: st
                 "zig_version": result.zig_version,
             }
         )
-    return pl.DataFrame(rows, schema_overrides={"duration_ms": pl.Float64})
+    return pl.DataFrame(report, schema_overrides={"duration_ms": pl.Float64})
 
 
 def canary_examples(examples: pl.DataFrame) -> pl.DataFrame:

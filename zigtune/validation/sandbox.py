@@ -1,21 +1,31 @@
-"""The local Zig 0.14.0 engine: compile and run untrusted Zig code in a sandbox on this machine.
+"""The local Zig 0.14.0 engine: compile and run untrusted Zig code in a jail on this machine, without root.
 
-Each check runs in two phases, so each gets the limits it needs:
+Each check runs in two phases, each in its own jail (:mod:`zigtune.validation.jail`: user, mount, PID
+and network namespaces from util-linux's ``unshare``; an ordinary user can build them):
 
-1. **Compile** — the ``ziglang==0.14.0`` compiler, called directly (no Python start per compile), in a
-   fresh, empty network namespace, with CPU-time, file-size and wall-clock limits but no address-space
-   limit (the compiler reserves far more virtual memory than it uses). It shares one global cache
-   under the data directory, so the standard library is compiled once, not once per snippet.
-   Comptime code cannot do I/O, so compiling is safe as the service user.
-2. **Run** — the built binary (a program or a test binary) under tight limits: a new network, PID
-   and mount namespace; ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run``, ``/root`` and ``/home``
-   replaced by empty tmpfs; an unprivileged user id per concurrent slot (so the host's files are
-   read-only to it, and the process limit applies — it does not to root); limits on CPU time,
-   address space, processes, file size, open files and output bytes; and a wall-clock timeout that
-   kills the whole process group. The PID namespace makes sure nothing outlives the run.
+1. **Compile** — the ``ziglang==0.14.0`` compiler, called directly (no Python start per compile). The
+   jail holds the Zig installation (read-only, ``/zig``), the snippet's directory (``/work``) and the
+   one shared compiler cache (``/cache``, so the standard library is compiled once, not per snippet),
+   nothing else: ``@cImport``/``@cInclude`` and ``@embedFile`` cannot reach the host's files. Limits:
+   CPU time, file size, and a wall-clock timeout that kills the jail. No address-space limit: the
+   compiler reserves far more virtual memory than it uses.
+2. **Run** — the built program or test binary in a fresh jail that holds only a size-limited tmpfs
+   working directory with copies of the binary and its source (for stack traces) and an empty
+   ``/tmp``: no compiler cache, no Zig installation, no host file. Limits on CPU time, address space,
+   processes, file size, open files and output bytes; a wall-clock timeout kills the whole PID
+   namespace. Whatever the program writes disappears with the jail.
 
-Needs root (for the namespaces and the user switch) and util-linux's ``unshare``, ``setpriv``,
-``prlimit``. No dagster here.
+Without root the program runs as the calling user, confined by the namespaces; the process limit
+holds per jail because the kernel counts processes per user namespace. As root, the run phase first
+switches to an unprivileged uid (``uid_base``), since the kernel never limits root's processes.
+Where user namespaces are switched off, :meth:`LocalZigEngine.preflight` says which setting to change.
+
+The fast strategy (:mod:`zigtune.validation.batch`) uses the same two jails through :meth:`LocalZigEngine.compile_in`
+(one compile of many snippets in a per-check directory) and :meth:`LocalZigEngine.run_binary` (one run of the
+shared binary per snippet, in a fresh run jail).
+
+Binaries are built for ``native-native-musl`` unless the code asks for another target: static, so
+they need no host library inside the jail, and ``link_libc`` links musl. No dagster here.
 """
 
 from __future__ import annotations
@@ -26,12 +36,24 @@ import os
 import platform
 import shutil
 import signal
+import stat
+import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zigtune.validation.jail import (
+    JAIL_MARKER,
+    SETUP_PATH,
+    Bind,
+    Jail,
+    JailError,
+    jail_argv,
+    setup_failure,
+    tool_paths,
+)
 from zigtune.validation.verdicts import ExecResult, Verdict, classify_compile, classify_run
 
 #: The Zig release the whole project targets (the original write-up's Codapi runs Zig 0.14).
@@ -43,41 +65,31 @@ MODES = ("test", "run", "build-obj", "ast-check")
 
 KIB, MIB = 1024, 1024 * 1024
 
-#: The root file of a build-obj check (see ``_compile_argv``).
-OBJECT_ROOT = "zigtune_object_root.zig"
-#: ``std.testing.refAllDecls`` does nothing outside tests, hence the loop.
-OBJECT_ROOT_TEMPLATE = """const checked = @import("SOURCE");
-comptime {
-    for (@typeInfo(checked).@"struct".decls) |declaration| _ = &@field(checked, declaration.name);
-}
-"""
+#: The target when the code names none: this machine's CPU and OS with musl, so binaries are static
+#: (the run jail has no host library) and the compiler need not probe the host's libc (it reads
+#: /usr/bin/env for that, which the compile jail does not have).
+DEFAULT_TARGET = "native-native-musl"
 
-#: Printed by the sandbox wrapper when it cannot set itself up; the run is then a sandbox_error.
-SANDBOX_MARKER = "zigtune-sandbox:"
+#: Kept for callers that look for the sandbox's own failures in stderr.
+SANDBOX_MARKER = JAIL_MARKER
 
-# Runs as root inside the new namespaces: hide writable and private places, then drop to the slot's
-# user. The working directory is entered first, so an overmounted /tmp cannot hide it.
-_RUN_SCRIPT = f"""
-cd "$1" || {{ echo "{SANDBOX_MARKER} cannot enter $1" >&2; exit 125; }}
-for d in /tmp /var/tmp /dev/shm /run /root /home; do
-  [ -d "$d" ] || continue
-  mount -t tmpfs -o size=16m,mode=1777,nosuid,nodev tmpfs "$d" \\
-    || {{ echo "{SANDBOX_MARKER} mount $d failed" >&2; exit 125; }}
-done
-uid="$2"; shift 2
-exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs -- "$@"
-"""
+#: Where things are inside the jails.
+ZIG_MOUNT, WORK_MOUNT, CACHE_MOUNT = "/zig", "/work", "/cache"
+BINARY = "main"
 
 
 class SandboxError(RuntimeError):
-    """The local engine cannot work on this machine (not root, tools missing, no compiler)."""
+    """The local engine cannot work on this machine (no namespaces, tools missing, no compiler)."""
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
     """Limits of one check. Defaults fit small teaching programs with plenty of headroom."""
 
-    compile_timeout_s: float = 240.0  # a cold cache on 2 busy cores takes ~10 s; leave room for load
+    # A cold cache (the standard library; musl for link_libc, ~75 s of CPU) on 2 cores shared by busy
+    # neighbours took up to ~4 min of wall time; the CPU limit is what ends an endless comptime loop.
+    compile_timeout_s: float = 600.0
+    compile_cpu_seconds: int = 240
     run_timeout_s: float = 10.0
     cpu_seconds: int = 10
     memory_bytes: int = 1024 * MIB  # address space of the program, not of the compiler
@@ -86,6 +98,7 @@ class SandboxLimits:
     open_files: int = 256
     output_bytes: int = 64 * KIB  # per stream; more is output_truncated
     compile_output_bytes: int = 256 * KIB  # compiler diagnostics beyond this are cut, not fatal
+    scratch_bytes: int = 64 * MIB  # the program's working directory and /tmp: tmpfs of this size each
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,14 @@ class BuildOptions:
     link_libc: bool = False
     extra_args: tuple[str, ...] = ()
     file_name: str = "main.zig"  # the root file's name: type names and @src() depend on it
+    extra_files: tuple[tuple[str, str], ...] = ()
+    """Files written beside the root file before compiling, as (name, content): what the root imports by name
+    (an evaluation task's solution file and hidden tests). Plain file names only."""
+
+    def __post_init__(self) -> None:
+        for name, _ in self.extra_files:
+            if not _plain_file_name(name) or name == self.source_name:
+                raise ValueError(f"extra file name {name!r}: a plain file name other than the root's is needed")
 
     @classmethod
     def from_annotation(cls, options: str) -> BuildOptions:
@@ -139,6 +160,10 @@ class BuildOptions:
             return True
         arch, _, rest = self.target.partition("-")
         return arch == platform.machine() and rest.split("-")[0] == "linux"
+
+
+def _plain_file_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") and "\x00" not in name
 
 
 def zig_binary() -> Path:
@@ -229,23 +254,35 @@ async def run_limited(
     )
 
 
-def judge_run(mode: str, ran: Finished, limits: SandboxLimits) -> tuple[Verdict, str, str]:
-    """The verdict, stdout and stderr of a program or test binary that ran in the sandbox."""
-    if SANDBOX_MARKER in ran.stderr:
-        return Verdict.SANDBOX_ERROR, ran.stdout, ran.stderr
+def judge_run(mode: str, ran: Finished, limits: SandboxLimits) -> tuple[Verdict, str, str, int | None]:
+    """The verdict, stdout, stderr and exit code of a program or test binary that ran in the run jail."""
+    if problem := setup_failure(ran.exit_code, ran.stderr):
+        return Verdict.SANDBOX_ERROR, ran.stdout, problem, ran.exit_code
     if ran.timed_out:
-        return Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {limits.run_timeout_s:g} s]"
+        return Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {limits.run_timeout_s:g} s]", None
     if ran.truncated:
-        return Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr
-    return classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr
+        return Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr, None
+    return classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr, ran.exit_code
+
+
+def _traversable_by_others(path: Path) -> bool:
+    """Can another uid reach ``path`` (every directory on the way has o+x)?"""
+    for directory in [path, *path.parents]:
+        try:
+            if not directory.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
 class LocalZigEngine:
-    """Compile and run Zig code in the sandbox described in the module docstring.
+    """Compile and run Zig code in the jails described in the module docstring.
 
-    ``root`` holds the shared compiler cache (``zig-cache/``) and the per-run directories
-    (``runs/``). At most ``concurrency`` checks run at once, each under its own user id.
+    ``root`` holds the shared compiler cache (``zig-cache/``) and the per-check directories
+    (``runs/``). At most ``concurrency`` checks run at once. ``uid_base`` is the unprivileged uid
+    the run phase switches to when the engine runs as root (unused otherwise).
     """
 
     root: Path
@@ -257,89 +294,240 @@ class LocalZigEngine:
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self._zig = zig_binary()
+        self._tools: dict[str, str] | None = None
         self._version: str | None = None
-        self._slots: asyncio.Queue[int] | None = None
-
-    def preflight(self) -> None:
-        """Fail early, with what to do, when this machine cannot host the sandbox."""
-        if os.geteuid() != 0:
-            raise SandboxError(
-                "the local Zig sandbox needs root (namespaces, user switch): run as root or use engine=remote"
-            )
-        missing = [tool for tool in ("unshare", "setpriv", "prlimit", "sh", "mount") if shutil.which(tool) is None]
-        if missing:
-            raise SandboxError(f"the local Zig sandbox needs util-linux tools: {', '.join(missing)} not found")
-
-    async def close(self) -> None:
-        """Nothing to release: every run cleans up after itself."""
+        self._runs: Path | None = None
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
     def cache_dir(self) -> Path:
         return self.root / "zig-cache"
 
-    def _compiler_env(self, workdir: Path) -> dict[str, str]:
-        # Never the host's environment: it may hold API keys.
-        cache = str(self.cache_dir)
-        return {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(workdir),
-            "ZIG_GLOBAL_CACHE_DIR": cache,
-            "ZIG_LOCAL_CACHE_DIR": cache,
-        }
+    @property
+    def as_root(self) -> bool:
+        return os.geteuid() == 0
 
-    async def version(self) -> str:
-        """What the compiler says it is (asked once)."""
-        if self._version is None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            finished = await run_limited(
-                [str(self._zig), "version"],
-                cwd=self.root,
-                env={"PATH": "/usr/bin:/bin"},
-                timeout_s=60,
-                output_bytes=KIB,
-            )
-            if finished.exit_code != 0:
-                raise SandboxError(f"{self._zig} version failed: {finished.stderr.strip()[:200]}")
-            self._version = finished.stdout.strip()
-        return self._version
+    @property
+    def tools(self) -> dict[str, str]:
+        if self._tools is None:
+            try:
+                self._tools = tool_paths()
+            except JailError as error:
+                raise SandboxError(str(error)) from None
+        return self._tools
 
-    def _compile_argv(self, mode: str, options: BuildOptions, source: Path, output: Path) -> list[str]:
-        zig = str(self._zig)
-        if mode == "ast-check":
-            command = [zig, "ast-check", source.name]
-        elif mode == "test":
-            command = [zig, "test", source.name, "--test-no-exec", f"-femit-bin={output}", *options.compiler_args()]
-        elif mode == "run":
-            command = [zig, "build-exe", source.name, f"-femit-bin={output}", *options.compiler_args()]
-        elif mode == "build-obj":
-            # Zig analyses lazily: a declaration nobody references is never type-checked. The root
-            # file references every public declaration of the snippet, so they are all checked.
-            root = source.with_name(OBJECT_ROOT)
-            root.write_text(OBJECT_ROOT_TEMPLATE.replace("SOURCE", source.name), encoding="utf-8")
-            command = [zig, "build-obj", root.name, f"-femit-bin={output}.o", *options.compiler_args()]
-        else:
-            raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
-        return self._compile_wrapper(command)
+    def runs_dir(self) -> Path:
+        """Where per-check directories go: under ``root``, or (as root, when ``uid_base`` could not
+        reach ``root``) in a private directory under the system's temp dir."""
+        if self._runs is None:
+            runs = self.root / "runs"
+            runs.mkdir(parents=True, exist_ok=True)
+            if self.as_root and not _traversable_by_others(runs):
+                runs = Path(tempfile.mkdtemp(prefix="zigtune-runs-"))
+                runs.chmod(0o711)
+                if not _traversable_by_others(runs):
+                    raise SandboxError(
+                        f"{runs} is not reachable by uid {self.uid_base}: set TMPDIR to a directory with o+x"
+                    )
+            self._runs = runs
+        return self._runs
 
-    def _compile_wrapper(self, command: list[str]) -> list[str]:
+    # --- the two jails -------------------------------------------------------------------------
+
+    def compile_jail(self, workdir: Path) -> Jail:
+        """The compiler's jail: the Zig installation read-only, the snippet's directory and the cache."""
+        return Jail(
+            mountpoint=workdir / "jail",
+            workdir=WORK_MOUNT,
+            binds=(
+                Bind(self._zig.parent, ZIG_MOUNT),
+                Bind(workdir / "src", WORK_MOUNT, writable=True),
+                Bind(self.cache_dir, CACHE_MOUNT, writable=True),
+            ),
+            scratch=(("/tmp", 16 * MIB),),
+            env={"ZIG_GLOBAL_CACHE_DIR": CACHE_MOUNT, "ZIG_LOCAL_CACHE_DIR": CACHE_MOUNT, "HOME": WORK_MOUNT},
+        )
+
+    def run_jail(self, workdir: Path, source_name: str, *more_sources: str) -> Jail:
+        """The program's jail: a tmpfs working directory with copies of the binary and its source(s)."""
+        size = self.limits.scratch_bytes
+        sources = tuple((workdir / "src" / name, f"{WORK_MOUNT}/{name}") for name in (source_name, *more_sources))
+        return Jail(
+            mountpoint=workdir / "jail",
+            workdir=WORK_MOUNT,
+            scratch=((WORK_MOUNT, size), ("/tmp", size)),
+            copies=((workdir / "src" / BINARY, f"{WORK_MOUNT}/{BINARY}"), *sources),
+            env={"PATH": "/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
+            run_as=self.uid_base if self.as_root else None,
+        )
+
+    def compile_rlimits(self) -> list[str]:
+        cpu = min(self.limits.compile_cpu_seconds, int(self.limits.compile_timeout_s) + 1)
+        return [f"--cpu={cpu}", f"--fsize={1024 * MIB}", "--core=0"]
+
+    def run_rlimits(self) -> list[str]:
         limits = self.limits
-        prlimit = ["prlimit", f"--cpu={int(limits.compile_timeout_s)}", f"--fsize={1024 * MIB}", "--core=0", "--"]
-        return ["unshare", "--net", "--", *prlimit, *command]
-
-    def _run_argv(self, workdir: Path, uid: int, binary: str) -> list[str]:
-        limits = self.limits
-        prlimit = [
-            "prlimit",
+        return [
             f"--cpu={limits.cpu_seconds}",
             f"--as={limits.memory_bytes}",
             f"--nproc={limits.processes}",
             f"--fsize={limits.file_size_bytes}",
             f"--nofile={limits.open_files}",
             "--core=0",
-            "--",
         ]
-        wrapper = ["sh", "-c", _RUN_SCRIPT, "zigtune-sandbox", str(workdir), str(uid)]
-        return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "--", *wrapper, *prlimit, binary]
+
+    def compile_command(self, mode: str, options: BuildOptions, source_name: str) -> list[str]:
+        """The compiler's argv inside the compile jail (the source and the binary in ``/work``)."""
+        zig = f"{ZIG_MOUNT}/zig"
+        target = [] if options.target else ["-target", DEFAULT_TARGET]
+        args = [*target, *options.compiler_args()]
+        if mode == "ast-check":
+            return [zig, "ast-check", source_name]
+        if mode == "test":
+            return [zig, "test", source_name, "--test-no-exec", f"-femit-bin={BINARY}", *args]
+        if mode == "run":
+            return [zig, "build-exe", source_name, f"-femit-bin={BINARY}", *args]
+        if mode == "build-obj":
+            return [zig, "build-obj", source_name, f"-femit-bin={BINARY}.o", *args]
+        raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+
+    async def _jailed(
+        self,
+        jail: Jail,
+        command: list[str],
+        rlimits: list[str],
+        timeout_s: float,
+        output_bytes: int,
+        kill_on_overflow: bool = True,
+    ) -> Finished:
+        return await run_limited(
+            jail_argv(jail, command, rlimits, self.tools),
+            cwd=self.root,
+            env={"PATH": SETUP_PATH},
+            timeout_s=timeout_s,
+            output_bytes=output_bytes,
+            kill_on_overflow=kill_on_overflow,
+        )
+
+    # --- engine interface ------------------------------------------------------------------------
+
+    def _new_workdir(self) -> Path:
+        workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.runs_dir()))
+        (workdir / "src").mkdir()
+        (workdir / "jail").mkdir()
+        return workdir
+
+    def _probe_argv(self, workdir: Path) -> list[str]:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return jail_argv(
+            self.compile_jail(workdir), [f"{ZIG_MOUNT}/zig", "version"], self.compile_rlimits(), self.tools
+        )
+
+    def preflight(self) -> None:
+        """Build a compile jail once and ask the compiler its version there: fail early, in one line
+        that says what to do, when this machine cannot host the sandbox."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        workdir = self._new_workdir()
+        try:
+            finished = subprocess.run(
+                self._probe_argv(workdir),
+                cwd=self.root,
+                env={"PATH": SETUP_PATH},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise SandboxError("the local Zig sandbox did not answer within 120 s (zig version)") from None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if finished.returncode != 0:
+            problem = setup_failure(finished.returncode, finished.stderr)
+            raise SandboxError(problem or f"zig version failed in the sandbox: {finished.stderr.strip()[:200]}")
+        self._version = finished.stdout.strip()
+        if self.as_root:
+            self.runs_dir()
+
+    async def close(self) -> None:
+        """Nothing to release: every check cleans up after itself."""
+        if self._runs is not None and self._runs != self.root / "runs":
+            with contextlib.suppress(OSError):
+                self._runs.rmdir()
+
+    async def version(self) -> str:
+        """What the compiler says it is, asked inside a jail (once)."""
+        if self._version is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            workdir = self._new_workdir()
+            try:
+                finished = await run_limited(
+                    self._probe_argv(workdir), cwd=self.root, env={"PATH": SETUP_PATH}, timeout_s=120, output_bytes=KIB
+                )
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            if finished.exit_code != 0:
+                problem = setup_failure(finished.exit_code, finished.stderr)
+                raise SandboxError(problem or f"zig version failed in the sandbox: {finished.stderr.strip()[:200]}")
+            self._version = finished.stdout.strip()
+        return self._version
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(self.concurrency))
+        return self._gate[1]
+
+    async def _run_jailed(self, workdir: Path, sources: tuple[str, ...], args: list[str]) -> Finished:
+        """``./main ARGS`` (``workdir/src/main``) in a fresh run jail with copies of ``sources``."""
+        if self.as_root:
+            names = [BINARY, *sources]
+            for path in (workdir, workdir / "jail", workdir / "src", *(workdir / "src" / name for name in names)):
+                os.chown(path, self.uid_base, self.uid_base)
+        return await self._jailed(
+            self.run_jail(workdir, *sources),
+            [f"./{BINARY}", *args],
+            self.run_rlimits(),
+            self.limits.run_timeout_s,
+            self.limits.output_bytes,
+        )
+
+    # --- for zigtune.validation.batch: one compile of many snippets, then one run per snippet ---
+
+    def new_workdir(self) -> Path:
+        """A fresh per-check directory: ``src/`` (the compile jail's ``/work``) and ``jail/``."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self._new_workdir()
+
+    async def compile_in(self, workdir: Path, args: list[str], output_bytes: int) -> Finished:
+        """``zig ARGS`` in the compile jail of ``workdir`` (from :meth:`new_workdir`; its ``src/`` is the
+        working directory ``/work``): the jail, limits, cache and timeout of a plain check's compile, in
+        one of the ``concurrency`` slots. Paths in ``args`` are relative to ``src/``."""
+        async with self._semaphore():
+            return await self._jailed(
+                self.compile_jail(workdir),
+                [f"{ZIG_MOUNT}/zig", *args],
+                self.compile_rlimits(),
+                self.limits.compile_timeout_s,
+                output_bytes,
+                kill_on_overflow=False,
+            )
+
+    async def run_binary(self, binary: Path, files: Mapping[str, str], args: list[str]) -> Finished:
+        """``./main ARGS`` the way a check runs a program: a copy of ``binary`` and of ``files`` (plain names)
+        in a fresh run jail, under the run limits, in one slot."""
+        if not all(_plain_file_name(name) and name != BINARY for name in files):
+            raise ValueError(f"run_binary: plain file names other than {BINARY!r} are needed, got {sorted(files)}")
+        workdir = self.new_workdir()
+        try:
+            for name, text in files.items():
+                (workdir / "src" / name).write_text(text, encoding="utf-8")
+            shutil.copyfile(binary, workdir / "src" / BINARY)
+            (workdir / "src" / BINARY).chmod(0o755)
+            async with self._semaphore():
+                return await self._run_jailed(workdir, tuple(files), args)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     async def execute(self, code: str, mode: str, options: BuildOptions | None = None) -> ExecResult:
         """Check ``code`` the way ``mode`` says; never raises for anything the code does."""
@@ -347,96 +535,48 @@ class LocalZigEngine:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
         version = await self.version()
-        async with self._slot() as uid:
-            return await self._execute(code, mode, options, uid, version)
+        async with self._semaphore():
+            return await self._execute(code, mode, options, version)
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[int]:
-        """One of ``concurrency`` slots, and its user id."""
-        if self._slots is None:
-            self._slots = asyncio.Queue()
-            for slot in range(self.concurrency):
-                self._slots.put_nowait(self.uid_base + slot)
-        uid = await self._slots.get()
-        try:
-            yield uid
-        finally:
-            self._slots.put_nowait(uid)
-
-    # --- for zigtune.validation.batch: one compile of many snippets, then one run per snippet ---
-
-    async def compile_in(self, workdir: Path, args: list[str], output_bytes: int) -> Finished:
-        """``zig ARGS`` in ``workdir`` the way a check compiles (no network, CPU and file-size limits,
-        the shared cache, the compile timeout), in one slot."""
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        async with self._slot():
-            return await run_limited(
-                self._compile_wrapper([str(self._zig), *args]),
-                cwd=workdir,
-                env=self._compiler_env(workdir),
-                timeout_s=self.limits.compile_timeout_s,
-                output_bytes=output_bytes,
-                kill_on_overflow=False,
-            )
-
-    async def run_binary(self, binary: Path, files: dict[str, str], args: list[str]) -> Finished:
-        """``./main ARGS`` the way a check runs a program: ``binary`` as ``main`` in a fresh directory
-        that also holds ``files``, in the run sandbox and under the run limits, in one slot."""
-        runs = self.root / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="run-", dir=runs))
-        try:
-            for name, text in files.items():
-                (workdir / name).write_text(text, encoding="utf-8")
-            os.link(binary, workdir / "main")
-            async with self._slot() as uid:
-                return await self._run(workdir, uid, args)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    async def _run(self, workdir: Path, uid: int, args: list[str]) -> Finished:
-        os.chown(workdir, uid, uid)
-        return await run_limited(
-            [*self._run_argv(workdir, uid, "./main"), *args],
-            cwd=self.root,
-            env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
-            timeout_s=self.limits.run_timeout_s,
-            output_bytes=self.limits.output_bytes,
-        )
-
-    async def _execute(self, code: str, mode: str, options: BuildOptions, uid: int, version: str) -> ExecResult:
+    async def _execute(self, code: str, mode: str, options: BuildOptions, version: str) -> ExecResult:
         started = time.perf_counter()
-        runs = self.root / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="check-", dir=runs))
+        workdir = self._new_workdir()
+        timings = {"compile_ms": 0.0, "run_ms": 0.0}
 
-        def result(verdict: Verdict, stdout: str = "", stderr: str = "") -> ExecResult:
+        def result(verdict: Verdict, stdout: str = "", stderr: str = "", exit_code: int | None = None) -> ExecResult:
             elapsed = (time.perf_counter() - started) * 1000
-            return ExecResult(verdict, round(elapsed, 1), stdout, stderr, version, self.name)
+            return ExecResult(
+                verdict, round(elapsed, 1), stdout, stderr, version, self.name, exit_code=exit_code, **timings
+            )
 
         try:
-            source = workdir / options.source_name
-            source.write_text(code, encoding="utf-8")
-            binary = workdir / "main"
-            compiled = await run_limited(
-                self._compile_argv(mode, options, source, binary),
-                cwd=workdir,
-                env=self._compiler_env(workdir),
-                timeout_s=self.limits.compile_timeout_s,
-                output_bytes=self.limits.compile_output_bytes,
+            source_name = options.source_name
+            (workdir / "src" / source_name).write_text(code, encoding="utf-8")
+            for name, content in options.extra_files:  # files the root imports (e.g. a task's solution)
+                (workdir / "src" / name).write_text(content, encoding="utf-8")
+            compiled = await self._jailed(
+                self.compile_jail(workdir),
+                self.compile_command(mode, options, source_name),
+                self.compile_rlimits(),
+                self.limits.compile_timeout_s,
+                self.limits.compile_output_bytes,
                 kill_on_overflow=False,
             )
+            timings["compile_ms"] = round((time.perf_counter() - started) * 1000, 1)
             if compiled.timed_out:
                 return result(Verdict.TIMEOUT, compiled.stdout, compiled.stderr + "\n[compile timed out]")
+            if problem := setup_failure(compiled.exit_code, compiled.stderr):
+                return result(Verdict.SANDBOX_ERROR, "", problem, compiled.exit_code)
             failed = classify_compile(compiled.exit_code, compiled.stderr)
             if failed is not None:
-                return result(failed, compiled.stdout, compiled.stderr)
+                return result(failed, compiled.stdout, compiled.stderr, compiled.exit_code)
             if mode in ("ast-check", "build-obj") or not options.runs_here:
-                return result(Verdict.OK, compiled.stdout, compiled.stderr)
-            ran = await self._run(workdir, uid, [])
+                return result(Verdict.OK, compiled.stdout, compiled.stderr, compiled.exit_code)
+            ran = await self._run_jailed(workdir, (source_name,), [])
+            timings["run_ms"] = round(ran.seconds * 1000, 1)
             return result(*judge_run(mode, ran, self.limits))
-        except OSError as error:
+        except (OSError, SandboxError) as error:
             return result(Verdict.SANDBOX_ERROR, "", f"{SANDBOX_MARKER} {error}")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -27,8 +27,9 @@ class Verdict(StrEnum):
     OUTPUT_TRUNCATED = "output_truncated"
     SANDBOX_ERROR = "sandbox_error"  # the engine failed, not the code: never cached
     WRONG_OUTPUT = "wrong_output"
-    NO_CODE = "no_code"
-    UNCHECKED = "unchecked"  # left out by a sampling fraction below 1
+    UNKNOWN_API = "unknown_api"  # the text names a Zig API (`std.mem.copy`, `@intToEnum`) that Zig 0.14.0 lacks
+    NO_CODE = "no_code"  # a model's completion without code (evaluation)
+    UNCHECKED = "unchecked"  # nothing could be checked: no code and no API name, or left out of a sample
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class ExecResult:
     stderr: str
     zig_version: str
     engine: str
+    exit_code: int | None = None  # of the phase that decided the verdict; None when no process told
+    compile_ms: float = 0.0
+    run_ms: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -51,7 +55,8 @@ class ExecResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExecResult:
-        return cls(**{**data, "verdict": Verdict(data["verdict"])})
+        fields = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**{**fields, "verdict": Verdict(data["verdict"])})
 
 
 #: ``main.zig:3:5: error: use of undeclared identifier 'x'`` — the compiler's diagnostic line.
@@ -70,6 +75,8 @@ def classify_compile(exit_code: int, stderr: str) -> Verdict | None:
         return None
     if COMPILE_DIAGNOSTIC.search(stderr) or stderr.lstrip().startswith("error:"):
         return Verdict.COMPILE_ERROR
+    if exit_code == -signal.SIGXCPU:  # the compile's CPU limit (an endless comptime loop)
+        return Verdict.TIMEOUT
     if exit_code < 0:  # the compiler itself was killed by a signal
         return Verdict.KILLED
     return Verdict.SANDBOX_ERROR

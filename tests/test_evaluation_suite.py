@@ -1,0 +1,344 @@
+"""Task suites as data, judging rules, contamination, stubs and cheats, and the summary arithmetic: plain
+functions, no compiler (tests/test_evaluation_cli.py runs the same suites through the real Zig)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from math import comb
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from zigtune.evaluation.contamination import mark_seen, normalise, training_texts_from_jsonl
+from zigtune.evaluation.judging import check_job, judge, solution_from_completion
+from zigtune.evaluation.scoring import (
+    BASE,
+    EVALUATION_SCHEMA,
+    FINE_TUNED,
+    category_summary,
+    paired_difference,
+    pass_at_k,
+    summarize,
+)
+from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output, zig_string_literal
+from zigtune.evaluation.suite import SuiteError, load_suite, parse_suite, suite_jsonl
+from zigtune.evaluation.zig_source import function_bodies, replace_function_bodies, top_level_items
+from zigtune.validation.verdicts import ExecResult, Verdict
+
+HAND_SUITE = Path(__file__).parent / "data" / "hand_written_suite.jsonl"
+
+
+@pytest.fixture(scope="module")
+def hand_suite():
+    return load_suite(HAND_SUITE)
+
+
+# -- the format -------------------------------------------------------------------------------------------------
+
+
+def test_a_hand_written_suite_loads_with_every_field(hand_suite) -> None:
+    assert hand_suite.name == "hand_written_suite"
+    clamp, total, countdown = hand_suite.tasks
+    assert (clamp.id, clamp.category, clamp.check.kind) == ("clamp", "functions", "test")
+    assert clamp.check.file == "test_clamp.zig"
+    assert clamp.stub is not None and "return 0;" in clamp.stub and clamp.license == "MIT"
+    assert "test_clamp.zig" in clamp.hidden_files and "test_clamp" not in clamp.prompt
+    assert (total.check.kind, total.check.stream, total.check.expected_output) == ("run", "stdout", "5050\n")
+    assert total.files == {} and total.stub is None and total.solution_file == "main.zig"
+    assert countdown.reference_solution is None and countdown.category_name == "programs"
+    # Written back, it reads the same.
+    assert parse_suite(suite_jsonl(hand_suite.tasks), "again").tasks == hand_suite.tasks
+
+
+GOOD = {
+    "id": "t",
+    "prompt": "Do it.",
+    "files": {"solution.zig": "pub fn f() void {}\n"},
+    "hidden_files": {"test.zig": 'test { @import("solution.zig").f(); }\n'},
+    "check": {"kind": "test", "file": "test.zig"},
+    "solution_file": "solution.zig",
+}
+
+
+def _with(**changes: object) -> str:
+    row = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in row.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("second_line", "message"),
+    [
+        ("{not json", "line 2: field '(line)': not valid JSON"),
+        ("[1, 2]", "line 2: field '(line)': must be a JSON object"),
+        (_with(id="u", prompt=None), "line 2: field 'prompt': missing"),
+        (_with(id="u", prompt="  "), "line 2: field 'prompt': must be a non-empty string"),
+        (_with(id="u", hiden_files={}), "line 2: field 'hiden_files': unknown field"),
+        (_with(id="u", files=["a"]), "line 2: field 'files': must be an object"),
+        (_with(id="u", files={"../x.zig": ""}), "line 2: field 'files.../x.zig': a plain file name is needed"),
+        (_with(id="u", files={"a.zig": 3}), "line 2: field 'files.a.zig': the content must be a string"),
+        (_with(id="u", check={"kind": "compile"}), "line 2: field 'check.kind': must be one of ['test', 'run']"),
+        (_with(id="u", check={"kind": "test", "file": "nope.zig"}), "line 2: field 'check.file': 'nope.zig' is in"),
+        (_with(id="u", check={"kind": "test", "file": "solution.zig"}), "line 2: field 'check.file': must be a test"),
+        (_with(id="u", check={"kind": "run", "expected_output": "x"}), "line 2: field 'check.stream': must be one of"),
+        (_with(id="u", check={"kind": "run", "stream": "stdout"}), "line 2: field 'check.expected_output'"),
+        (
+            _with(id="u", check={"kind": "run", "expected_output": "", "stream": "stdout", "file": "a.zig"}),
+            "line 2: field 'check.file': unknown for a 'run' check",
+        ),
+        (_with(id="u", solution_file="solution.c"), "line 2: field 'solution_file': must be a plain .zig file"),
+        (_with(id="u", hidden_files={"solution.zig": ""}), "line 2: field 'hidden_files': must not hold the solution"),
+        (_with(id="u", category=7), "line 2: field 'category': must be a string or null"),
+        (_with(), "line 2: field 'id': 't' repeats the task of line 1"),
+    ],
+)
+def test_a_malformed_line_is_one_line_naming_the_line_and_the_field(second_line: str, message: str) -> None:
+    with pytest.raises(SuiteError) as error:
+        parse_suite(_with() + "\n" + second_line + "\n", "suite.jsonl")
+    text = str(error.value)
+    assert text.startswith(f"suite.jsonl {message}"), text
+    assert "\n" not in text
+
+
+def test_empty_and_missing_suites_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="no tasks"):
+        parse_suite("\n\n", "empty")
+    with pytest.raises(SuiteError, match="no such suite file"):
+        load_suite(tmp_path / "absent.jsonl")
+
+
+# -- judging rules ----------------------------------------------------------------------------------------------
+
+
+def _result(verdict: Verdict = Verdict.OK, stdout: str = "", stderr: str = "") -> ExecResult:
+    return ExecResult(verdict, 1.0, stdout, stderr, "0.14.0", "local")
+
+
+def test_the_solution_is_the_fenced_block_or_the_whole_reply() -> None:
+    assert solution_from_completion("Sure:\n```zig\nconst a = 1;\n```\nDone.") == "const a = 1;\n"
+    assert solution_from_completion("```python\nprint(1)\n```") is None  # fenced, but no Zig: no code
+    assert solution_from_completion("pub fn f() void {}") == "pub fn f() void {}\n"  # no fence: the file itself
+    assert solution_from_completion("  \n") is None and solution_from_completion(None) is None
+
+
+def test_the_solution_and_the_hidden_files_are_one_job(hand_suite) -> None:
+    clamp, total, _ = hand_suite.tasks
+    code, mode, options = check_job(clamp, "pub fn clamp() void {}\n")
+    assert (mode, options.file_name, code) == ("test", "test_clamp.zig", clamp.hidden_files["test_clamp.zig"])
+    assert dict(options.extra_files) == {"solution.zig": "pub fn clamp() void {}\n"}  # the stub is replaced
+    code, mode, options = check_job(total, "pub fn main() void {}\n")
+    assert (mode, options.file_name, code, options.extra_files) == ("run", "main.zig", "pub fn main() void {}\n", ())
+
+
+def test_a_test_task_passes_only_when_the_runner_reports_every_test_passed(hand_suite) -> None:
+    clamp = hand_suite.tasks[0]  # two hidden tests
+    passed = judge(clamp, "x", _result(stderr="1/2 a...OK\n2/2 b...OK\nAll 2 tests passed.\n"))
+    assert (passed.verdict, passed.compiled, passed.passed) == (Verdict.OK, True, True)
+    # Exit code 0 without the summary: the solution ended the process before the tests could fail.
+    early = judge(clamp, "x", _result(stderr="1/2 a...OK\n"))
+    assert (early.verdict, early.passed) == (Verdict.TEST_FAILURE, False)
+    skipped = judge(clamp, "x", _result(stderr="1/2 a...OK\n2/2 b...SKIP\n1 passed; 1 skipped; 0 failed.\n"))
+    assert not skipped.passed
+    fewer = judge(clamp, "x", _result(stderr="All 1 tests passed.\n"))  # fewer tests than the hidden file has
+    assert not fewer.passed
+    assert not judge(clamp, "x", _result(Verdict.COMPILE_ERROR)).compiled
+    assert judge(clamp, None, None).verdict is Verdict.NO_CODE
+
+
+def test_a_run_task_compares_its_stream_with_trailing_whitespace_trimmed(hand_suite) -> None:
+    _, total, countdown = hand_suite.tasks
+    assert judge(total, "x", _result(stdout="5050")).passed
+    assert judge(total, "x", _result(stdout="5050\n\n  ")).passed
+    assert not judge(total, "x", _result(stderr="5050\n")).passed  # the wrong stream
+    assert not judge(total, "x", _result(stdout=" 5050\n")).passed  # leading whitespace counts
+    assert judge(total, "x", _result(stdout="5051\n")).verdict is Verdict.WRONG_OUTPUT
+    assert judge(countdown, "x", _result(stderr="3\n2\n1\nliftoff\n")).passed
+
+
+# -- contamination ----------------------------------------------------------------------------------------------
+
+
+def test_a_task_sharing_a_long_span_with_training_is_seen(hand_suite) -> None:
+    clamp, total, countdown = hand_suite.tasks
+    reference = clamp.reference_solution or ""
+    training = [
+        "Explain optionals in Zig.",
+        "Here is a function:\n" + reference.replace("\n", "\n   "),  # the reference, whitespace changed
+        "Write a Zig 0.14.0 program that computes the sum",  # only 49 characters of the sum prompt
+    ]
+    marks = mark_seen(hand_suite.tasks, training)
+    assert marks[clamp.id] is not None and marks[clamp.id].field == "reference_solution"
+    assert "return @max(lo, @min(x, hi));" in marks[clamp.id].text
+    assert marks[total.id] is None and marks[countdown.id] is None
+    # One more character makes a 50-character span.
+    assert mark_seen([total], ["Write a Zig 0.14.0 program that computes the sum o"])[total.id] is not None
+
+
+def test_common_lines_and_templates_are_not_evidence(hand_suite) -> None:
+    total = hand_suite.tasks[1]
+    header = 'const std = @import("std");\n\npub fn main() !void {\n    var sum: u32 = 0;\n'
+    training = [f"{header}    other(); // training item {i}\n}}\n" for i in range(6)]
+    assert len(normalise(header)) >= 50
+    # The reference's first lines appear in every training text: common, so not evidence.
+    assert mark_seen([total], training)[total.id] is None
+    # With a threshold above their count they are evidence again.
+    assert mark_seen([total], training, common_docs=7)[total.id] is not None
+    # A prompt template shared by many training texts is not evidence either.
+    template = "Write a Zig 0.14.0 program that computes the sum of the integers"
+    assert mark_seen([total], [f"{template} {i}" for i in range(6)])[total.id] is None
+    assert mark_seen([total], [f"{template} {i}" for i in range(2)])[total.id] is not None
+
+
+def test_a_prompt_template_shared_by_the_suite_is_not_evidence(hand_suite) -> None:
+    template = "Solve this task carefully in Zig 0.14.0 and reply with a single code block."
+    tasks = [replace(task, prompt=f"{template}\n\n{task.prompt}") for task in hand_suite.tasks]
+    training = [f"{template}\n\nSomething else entirely."]
+    assert all(mark is None for mark in mark_seen(tasks, training).values())
+    # The same sentence in one task only is that task's own text: evidence.
+    alone = [tasks[0], *hand_suite.tasks[1:]]
+    marks = mark_seen(alone, training)
+    assert marks["clamp"] is not None and marks["clamp"].field == "prompt" and template in marks["clamp"].text
+
+
+def test_training_texts_are_read_from_chatml_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text(
+        json.dumps({"conversations": [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}]})
+        + "\n\n"
+        + json.dumps({"text": "plain"})
+        + "\n"
+    )
+    assert training_texts_from_jsonl(path) == ["Q1\nA1", "plain"]
+    path.write_text("{broken\n")
+    with pytest.raises(SuiteError, match="line 1: not valid JSON"):
+        training_texts_from_jsonl(path)
+
+
+# -- Zig source surgery and cheats ------------------------------------------------------------------------------
+
+SOURCE = """const std = @import("std");
+const expect = std.testing.expect;
+
+/// Doc comment with a brace { and a "fn fake(" inside.
+fn add(a: i32, comptime b: i32) error{Overflow}!i32 {
+    const s = "}{";
+    _ = s;
+    return a + b;
+}
+
+pub const Point = struct {
+    x: i32,
+    pub fn norm(self: Point) i32 {
+        return if (self.x < 0) -self.x else self.x;
+    }
+};
+
+test "adds" {
+    try expect(try add(1, 2) == 3);
+}
+"""
+
+
+def test_top_level_items_and_function_bodies_ignore_strings_and_comments() -> None:
+    items = top_level_items(SOURCE)
+    assert [(item.kind, item.name) for item in items] == [
+        ("const", "std"), ("const", "expect"), ("fn", "add"), ("const", "Point"), ("test", None),
+    ]  # fmt: skip
+    assert items[0].is_alias and items[1].is_alias and not items[3].is_alias
+    assert "".join(item.text for item in items) == SOURCE  # nothing lost
+    bodies = function_bodies(SOURCE)
+    assert [(body.name, body.parameters) for body in bodies] == [("add", ["a", "b"]), ("norm", ["self"])]
+    replaced = replace_function_bodies(SOURCE, lambda _: "unreachable;", only=lambda body: body.name == "add")
+    assert "fn add(a: i32, comptime b: i32) error{Overflow}!i32 {\n    _ = a;\n    _ = b;\n    unreachable;\n}" in (
+        replaced
+    )
+    assert "return a + b;" not in replaced and "return if (self.x < 0)" in replaced
+
+
+def test_cheating_solutions_cover_each_way_to_skip_the_task(hand_suite) -> None:
+    clamp, total, _ = hand_suite.tasks
+    cheats = cheating_solutions(clamp)
+    assert set(cheats) == {"empty_test", "ignores_api", "stub", "exit_early"}
+    assert "process.exit(0)" in cheats["exit_early"] and "_ = hi;" in cheats["exit_early"]
+    assert "All 2 tests passed." in cheats["ignores_api"] and "clamp" not in cheats["ignores_api"]
+    assert set(cheating_solutions(total)) == {"empty_test"}  # no stub, no block in the prompt to copy
+    leaky = replace(total, prompt=total.prompt + "\n\nIt prints:\n```\n5050\n```")
+    assert leaks_expected_output(leaky) and not leaks_expected_output(total)
+    assert 'getStdOut().writeAll("5050\\n")' in cheating_solutions(leaky)["prints_prompt"]
+    assert zig_string_literal('a"b\\c\n\x01') == '"a\\"b\\\\c\\n\\x01"'
+
+
+# -- summary arithmetic -----------------------------------------------------------------------------------------
+
+
+def test_pass_at_k_is_the_unbiased_estimator() -> None:
+    for n in range(1, 9):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k)), (n, c, k)
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        pass_at_k(3, 1, 4)
+
+
+def _rows(passes: dict[str, tuple[list[bool], list[bool]]], seen: dict[str, bool] | None = None) -> pl.DataFrame:
+    rows = []
+    for task_id, by_role in passes.items():
+        for role, outcomes in zip((BASE, FINE_TUNED), by_role, strict=True):
+            for sample, passed in enumerate(outcomes):
+                rows.append(
+                    {"suite": "s", "task_id": task_id, "category": task_id[0], "role": role, "sample": sample,
+                     "seen": seen.get(task_id) if seen is not None else None, "passed": passed, "compiled": True,
+                     "has_code": True, "verdict": "ok" if passed else "test_failure", "finish_reason": "stop"}
+                )  # fmt: skip
+    return pl.DataFrame(rows, schema_overrides={k: v for k, v in EVALUATION_SCHEMA.items() if k in rows[0]})
+
+
+def test_summaries_report_unseen_and_seen_apart_with_pass_at_k() -> None:
+    results = _rows(
+        {
+            "a1": ([True, False], [True, True]),
+            "a2": ([False, False], [True, False]),
+            "b1": ([True, True], [True, True]),
+        },
+        seen={"a1": False, "a2": False, "b1": True},
+    )
+    summary = summarize(results, (1, 2))
+    by = {(row["role"], row["subset"]): row for row in summary.iter_rows(named=True)}
+    assert by[FINE_TUNED, "unseen"]["tasks"] == 2 and by[FINE_TUNED, "unseen"]["pass_at_1"] == 0.75
+    assert by[FINE_TUNED, "unseen"]["pass_at_2"] == 1.0 and by[BASE, "unseen"]["pass_at_2"] == 0.5
+    assert by[BASE, "seen"]["pass_at_1"] == 1.0 and by[BASE, "all"]["tasks"] == 3
+    categories = {(r["role"], r["category"]): r for r in category_summary(results, (1, 2)).iter_rows(named=True)}
+    assert categories[FINE_TUNED, "a"]["pass_at_2"] == 1.0 and categories[FINE_TUNED, "a"]["tasks"] == 2
+    assert (BASE, "b") not in categories  # per category on the headline subset: b1 was seen
+    # Without contamination marks there is only "all".
+    assert set(summarize(_rows({"a": ([True], [False])}))["subset"]) == {"all"}
+
+
+def test_the_paired_bootstrap_interval_brackets_the_difference_and_shrinks_with_more_tasks() -> None:
+    few = _rows({f"t{i}": ([i % 2 == 0], [True]) for i in range(8)})
+    many = _rows({f"t{i}": ([i % 2 == 0], [True]) for i in range(400)})
+    small, large = paired_difference(few, "s", "all"), paired_difference(many, "s", "all")
+    assert small is not None and large is not None
+    assert small.difference == large.difference == 0.5 and small.tasks == 8 and large.tasks == 400
+    assert small.low <= 0.5 <= small.high and large.low <= 0.5 <= large.high
+    assert large.high - large.low < small.high - small.low
+    assert paired_difference(few, "s", "all") == small  # seeded
+    same = paired_difference(_rows({f"t{i}": ([True], [True]) for i in range(5)}), "s", "all")
+    assert same is not None and (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_the_verdict_key_holds_the_files_beside_the_root_and_keeps_old_keys() -> None:
+    from zigtune.storage.cache import cache_key
+    from zigtune.validation.checking import verdict_key
+    from zigtune.validation.sandbox import BuildOptions
+
+    plain = verdict_key("test {}", "test", BuildOptions(), "0.14.0")
+    assert plain == cache_key("zig-verdict/v1", "test {}", "test", [], "0.14.0")  # entries cached before stay valid
+    beside = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void {}\n"),))
+    other = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void { g(); }\n"),))
+    renamed = BuildOptions(file_name="x.zig")
+    keys = {plain, *(verdict_key("test {}", "test", o, "0.14.0") for o in (beside, other, renamed))}
+    assert len(keys) == 4
+    with pytest.raises(ValueError, match="a plain file name"):
+        BuildOptions(extra_files=(("../escape.zig", ""),))

@@ -1,0 +1,123 @@
+"""Does a solution do the task? Its files and the task's hidden files compiled together, the hidden check run.
+
+- The solution comes from a reply the way the pipeline reads every reply (``extract_zig_code``); a reply with
+  no fenced block at all is the solution file itself.
+- ``test`` check: ``zig test <check file>`` with the visible files, the solution (saved as ``solution_file``)
+  and the hidden files beside it. It passes only when the test runner's last line is ``All N tests passed.``
+  with N at least the hidden file's test count: a solution that skips tests (``error.SkipZigTest``) or exits
+  the process early (``std.process.exit(0)``) ends with exit code 0 too, and fails here.
+- ``run`` check: the solution is the root, run as a program; it passes when the chosen stream equals the
+  expected output once trailing whitespace is trimmed from both.
+
+So an empty ``test {}``, a program that only prints text, or code that ignores the stub's API fails: the
+hidden test file does not compile against it, or its tests fail. What is not defended: a solution written to
+forge the test runner's summary line and exit (see README, "What the headline number means").
+No dagster here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zigtune.evaluation.progress import Progress
+from zigtune.evaluation.suite import SuiteTask
+from zigtune.storage.cache import ContentCache
+from zigtune.validation.checking import CheckJob, CheckStats, Engine, check_codes
+from zigtune.validation.code_extraction import FENCED_BLOCK, TEST_DECLARATION, extract_zig_code
+from zigtune.validation.sandbox import BuildOptions
+from zigtune.validation.verdicts import ExecResult, Verdict
+
+#: Verdicts of code the compiler did not accept (or that never reached it).
+NOT_COMPILED = {Verdict.COMPILE_ERROR, Verdict.NO_CODE, Verdict.SANDBOX_ERROR, Verdict.UNCHECKED}
+COMPILE_TIMEOUT_MARK = "[compile timed out]"
+#: The default test runner's last line when every test passed (``lib/compiler/test_runner.zig``).
+ALL_PASSED = re.compile(r"^All (\d+) tests passed\.$")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    compiled: bool
+    passed: bool
+
+
+def solution_from_completion(text: str | None) -> str | None:
+    """The solution file in a reply: its Zig block (as the pipeline extracts it), or the whole reply when it
+    has no fenced block at all; ``None`` when there is nothing."""
+    if text is None or not text.strip():
+        return None
+    if FENCED_BLOCK.search(text):
+        return extract_zig_code(text)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def check_job(task: SuiteTask, solution: str) -> CheckJob:
+    """What the engine runs: the root file, the mode, and every other file of the task beside it."""
+    files = {**task.files, task.solution_file: solution, **task.hidden_files}
+    root = task.check.file if task.check.kind == "test" else task.solution_file
+    assert root is not None
+    others = tuple(sorted((name, content) for name, content in files.items() if name != root))
+    mode = "test" if task.check.kind == "test" else "run"
+    return files[root], mode, BuildOptions(file_name=root, extra_files=others)
+
+
+def hidden_test_count(task: SuiteTask) -> int:
+    if task.check.kind != "test" or task.check.file is None:
+        return 0
+    content = task.hidden_files.get(task.check.file) or task.files.get(task.check.file, "")
+    return len(TEST_DECLARATION.findall(content))
+
+
+def _all_tests_passed(stderr: str, at_least: int) -> bool:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    found = ALL_PASSED.match(lines[-1]) if lines else None
+    return found is not None and int(found.group(1)) >= max(at_least, 1)
+
+
+def output_equal(expected: str, actual: str) -> bool:
+    """The run check's rule: equal once trailing whitespace is trimmed from both."""
+    return expected.rstrip() == actual.rstrip()
+
+
+def judge(task: SuiteTask, solution: str | None, result: ExecResult | None) -> Judgement:
+    """A solution's verdict, whether it compiled, and whether it passed the hidden check."""
+    if solution is None or result is None:
+        return Judgement(Verdict.NO_CODE, False, False)
+    verdict = result.verdict
+    compiled = verdict not in NOT_COMPILED and not (
+        verdict is Verdict.TIMEOUT and COMPILE_TIMEOUT_MARK in result.stderr
+    )
+    if verdict is not Verdict.OK:
+        return Judgement(verdict, compiled, False)
+    if task.check.kind == "test":
+        if not _all_tests_passed(result.stderr, hidden_test_count(task)):
+            return Judgement(Verdict.TEST_FAILURE, True, False)
+        return Judgement(Verdict.OK, True, True)
+    stream = result.stdout if task.check.stream == "stdout" else result.stderr
+    if not output_equal(task.check.expected_output or "", stream):
+        return Judgement(Verdict.WRONG_OUTPUT, True, False)
+    return Judgement(Verdict.OK, True, True)
+
+
+async def run_checks(
+    jobs: list[CheckJob],
+    engine: Engine,
+    cache: ContentCache | None,
+    stats: CheckStats,
+    log: Callable[[str], object] | None = None,
+    label: str = "judging",
+) -> dict[CheckJob, ExecResult]:
+    """Every distinct job checked once (through the verdict cache), with a progress line about every 10%."""
+    distinct = list(dict.fromkeys(jobs))
+    progress = Progress(label, len(distinct), log, unit="checks")
+    results: dict[CheckJob, ExecResult] = {}
+    # Ten rounds give the progress lines; each round is large enough to keep the engine's slots busy.
+    size = max(16, math.ceil(len(distinct) / 10))
+    for start in range(0, len(distinct), size):
+        chunk = distinct[start : start + size]
+        results |= await check_codes(engine, chunk, cache, stats)
+        progress.advance(len(chunk))
+    return results
