@@ -4,8 +4,9 @@ Each example is checked the way its annotation says (test -> zig test, exe -> bu
 obj -> build-obj, syntax -> ast-check; foreign targets are built, not run) and must agree with the
 annotation: pass -> ok; compile_error -> compile_error whose stderr holds the annotated error text;
 runtime_failure / runtime_panic -> runtime_error (with the text); test_failure -> test_failure.
+With the ``fast`` strategy (the default, as validation uses it) or ``plain`` (one LLVM check each).
 
-    python benchmarks/check_reference_examples.py [--docs PATH] [--only NAME ...]
+    python benchmarks/check_reference_examples.py [--strategy fast|plain] [--docs PATH] [--only NAME ...]
 
 Every declaration is analysed, as in validation, so an example whose unused code does not compile
 is rejected even where the reference, built lazily, shows it passing: those few are listed in
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zigtune.docs.sections import examples_frame, sections_frame, split_sections  # noqa: E402
+from zigtune.validation.batch import STRATEGIES  # noqa: E402
 from zigtune.validation.checking import check_examples  # noqa: E402
 from zigtune.validation.sandbox import LocalZigEngine  # noqa: E402
 
@@ -52,6 +54,7 @@ def main() -> int:
         "--engine-root", type=Path, default=None, help="sandbox root (default: a temp dir; its cache is warmed first)"
     )
     parser.add_argument("--report", type=Path, default=None, help="write the per-example table here (.csv)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="fast", help="how to check (default: fast)")
     args = parser.parse_args()
 
     examples = examples_frame(sections_frame(split_sections(args.docs.read_text(encoding="utf-8"))))
@@ -60,10 +63,13 @@ def main() -> int:
     root = args.engine_root or Path(tempfile.mkdtemp(prefix="zigtune-reference-"))
     engine = LocalZigEngine(root)
     engine.preflight()
-    print(f"{examples.height} annotated examples, {engine.concurrency} concurrent checks on {os.cpu_count()} cores")
+    print(
+        f"{examples.height} annotated examples, {args.strategy} strategy, {engine.concurrency} concurrent checks "
+        f"on {os.cpu_count()} cores; load average {os.getloadavg()}"
+    )
 
     started = time.perf_counter()
-    report = asyncio.run(check_examples(engine, examples))
+    report = asyncio.run(check_examples(engine, examples, strategy=args.strategy))
     elapsed = time.perf_counter() - started
 
     if args.report:

@@ -119,6 +119,7 @@ def test_validate_pairs_verdicts_and_cache(zig_sandbox_root: Path, tmp_path: Pat
     assert (stats.compiled, stats.cached, stats.api_compiles, stats.api_cached) == (5, 0, 3, 0)
 
     again_validated, again_rejected, again = asyncio.run(validate_pairs(PAIRS, engine, cache))
+    # four distinct API names (three in prose_known_api, std.mem.copy in prose_unknown_api), all cached
     assert (again.compiled, again.cached, again.api_compiles, again.api_cached) == (0, 5, 0, 4)
     assert again_validated.equals(validated) and again_rejected.equals(rejected)
 

@@ -22,9 +22,8 @@ pairs is compiled once. No dagster here.
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -33,6 +32,7 @@ import polars as pl
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
 from zigtune.storage.cache import ContentCache, cache_key
 from zigtune.validation.api_names import ApiAnswer, ApiStatus, api_names, check_api_names
+from zigtune.validation.batch import BatchJob, check_jobs
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.declarations import DeclarationLister, reference_all
 from zigtune.validation.sandbox import ZIG_VERSION, BuildOptions
@@ -146,11 +146,18 @@ async def check_codes(
     cache: ContentCache | None,
     stats: CheckStats,
     lister: DeclarationLister | None = None,
+    *,
+    strategy: str = "fast",
+    log: Callable[[str], None] | None = None,
 ) -> dict[Any, ExecResult]:
     """Check each distinct (code, mode, options) once: from the cache, or with the engine (bounded by it).
 
     The answer maps every job, as given, to its result. Codes are compiled with every declaration
-    analysed; the cache is keyed by the code as written.
+    analysed; the cache is keyed by the code as written. What is not cached is checked by
+    :func:`~zigtune.validation.batch.check_jobs`: with the ``fast`` strategy (batches, the self-hosted
+    backend; jobs with build options or files beside the root go the plain way) unless
+    ``strategy="plain"``; both give the same verdicts. Each verdict is cached as soon as it is known;
+    ``log`` gets progress lines.
     """
     version = await engine.version()
     results: dict[Any, ExecResult] = {}
@@ -163,21 +170,26 @@ async def check_codes(
             results[job] = ExecResult.from_dict(stored)
         else:
             pending.setdefault((code, mode, options), []).append(job)
+    if not pending:
+        return results
     compiled = await analysable_codes([code for code, mode, _ in pending if mode != "ast-check"], lister)
+    specs = list(pending)
 
-    async def check(spec: tuple[str, str, BuildOptions], owners: list[Job]) -> None:
-        code, mode, options = spec
-        result = await engine.execute(compiled.get(code, code), mode, options)
+    def record(index: int, result: ExecResult) -> None:
+        code, mode, options = specs[index]
         stats.compiled += 1
         stats.durations_ms.append(result.duration_ms)
         if result.verdict is Verdict.SANDBOX_ERROR:
             stats.sandbox_errors += 1  # the engine's fault, not the code's: ask again next run
         elif cache is not None:
             cache.put(verdict_key(code, mode, options, version), result.to_dict())
-        for job in owners:
+        for job in pending[specs[index]]:
             results[job] = result
 
-    await asyncio.gather(*(check(spec, owners) for spec, owners in pending.items()))
+    if log is not None:
+        log(f"checking {len(specs)} snippets ({stats.cached} from the cache) with the {strategy} strategy")
+    checks = [BatchJob(compiled.get(code, code), mode, options) for code, mode, options in specs]
+    await check_jobs(engine, checks, strategy=strategy, log=log, on_result=record)
     return results
 
 
@@ -269,13 +281,17 @@ async def validate_pairs(
     sample_fraction: float = 1.0,
     seed: int = 0,
     example_options: dict[str, BuildOptions] | None = None,
+    *,
+    strategy: str = "fast",
+    log: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, CheckStats]:
     """Split ``pairs`` into (kept, rejected) with their verdicts; see the module docstring.
 
     kept: pairs that passed every check they had (``ok``), and ``unchecked`` pairs with their
     ``unchecked_reason`` (no code and no API name; code left out of a sample of ``sample_fraction``;
     a foreign target). rejected: every pair whose code or API names failed. ``example_options``
-    gives the build options of pairs made from a reference example (by ``example_name``).
+    gives the build options of pairs made from a reference example (by ``example_name``). ``strategy`` and
+    ``log`` go to :func:`check_codes` (same verdicts either way; progress lines).
     """
     if not 0 < sample_fraction <= 1:
         raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
@@ -302,7 +318,7 @@ async def validate_pairs(
 
     stats = CheckStats()
     jobs = [(row["code"], row["check_mode"], options_of(row)) for row in sampled]
-    results = await check_codes(engine, jobs, cache, stats) if jobs else {}
+    results = await check_codes(engine, jobs, cache, stats, strategy=strategy, log=log) if jobs else {}
     names = [name for row in rows for name in row["api_names"]]
     answers: dict[str, ApiAnswer] = {}
     if names:
@@ -364,13 +380,13 @@ def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]
     }
 
 
-async def check_examples(engine: Engine, examples: pl.DataFrame) -> pl.DataFrame:
+async def check_examples(engine: Engine, examples: pl.DataFrame, *, strategy: str = "fast") -> pl.DataFrame:
     """Run the engine over annotated reference examples (uncached, every declaration analysed, with each
-    example's own build options) and say where it disagrees with the annotation."""
+    example's own build options, the way ``strategy`` checks) and say where it disagrees with the annotation."""
     rows = examples.to_dicts()
     options = example_build_options(examples)
     jobs = [(row["code"], REFERENCE_MODES[row["kind"]], options[row["name"]]) for row in rows]
-    results = await check_codes(engine, jobs, None, CheckStats())
+    results = await check_codes(engine, jobs, None, CheckStats(), strategy=strategy)
     report = []
     for row, job in zip(rows, jobs, strict=True):
         result = results[job]
@@ -421,10 +437,11 @@ class CanaryReport:
         return f"the {engine_name} Zig engine disagrees with the reference: " + "; ".join(self.problems)
 
 
-async def run_canary(engine: Engine, examples: pl.DataFrame) -> CanaryReport:
-    """Check the canary sample (uncached: it tests the engine, not the code) and the Zig version."""
+async def run_canary(engine: Engine, examples: pl.DataFrame, *, strategy: str = "fast") -> CanaryReport:
+    """Check the canary sample (uncached: it tests the engine, not the code) and the Zig version,
+    the way validation will check (``strategy``)."""
     version = await engine.version()
-    report = await check_examples(engine, canary_examples(examples))
+    report = await check_examples(engine, canary_examples(examples), strategy=strategy)
     problems = [f"{row['name']}: {row['reason']}" for row in report.filter(~pl.col("agrees")).iter_rows(named=True)]
     if version != ZIG_VERSION:
         problems.insert(0, f"the {engine.name} engine runs Zig {version}, not {ZIG_VERSION}")

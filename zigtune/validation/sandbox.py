@@ -20,6 +20,10 @@ holds per jail because the kernel counts processes per user namespace. As root, 
 switches to an unprivileged uid (``uid_base``), since the kernel never limits root's processes.
 Where user namespaces are switched off, :meth:`LocalZigEngine.preflight` says which setting to change.
 
+The fast strategy (:mod:`zigtune.validation.batch`) uses the same two jails through :meth:`LocalZigEngine.compile_in`
+(one compile of many snippets in a per-check directory) and :meth:`LocalZigEngine.run_binary` (one run of the
+shared binary per snippet, in a fresh run jail).
+
 Binaries are built for ``native-native-musl`` unless the code asks for another target: static, so
 they need no host library inside the jail, and ``link_libc`` links musl. No dagster here.
 """
@@ -36,6 +40,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,6 +187,7 @@ class Finished:
     stderr: str
     timed_out: bool = False
     truncated: bool = False
+    seconds: float = 0.0  # wall time of the process
 
 
 def _kill_group(pid: int) -> None:
@@ -199,6 +205,7 @@ async def run_limited(
     kill_on_overflow: bool = True,
 ) -> Finished:
     """Run ``argv`` in its own process group; kill the group on timeout (or on too much output)."""
+    started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -243,7 +250,19 @@ async def run_limited(
         stderr=buffers[1].decode("utf-8", "replace"),
         timed_out=timed_out,
         truncated=truncated,
+        seconds=time.perf_counter() - started,
     )
+
+
+def judge_run(mode: str, ran: Finished, limits: SandboxLimits) -> tuple[Verdict, str, str, int | None]:
+    """The verdict, stdout, stderr and exit code of a program or test binary that ran in the run jail."""
+    if problem := setup_failure(ran.exit_code, ran.stderr):
+        return Verdict.SANDBOX_ERROR, ran.stdout, problem, ran.exit_code
+    if ran.timed_out:
+        return Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {limits.run_timeout_s:g} s]", None
+    if ran.truncated:
+        return Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr, None
+    return classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr, ran.exit_code
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -329,17 +348,15 @@ class LocalZigEngine:
             env={"ZIG_GLOBAL_CACHE_DIR": CACHE_MOUNT, "ZIG_LOCAL_CACHE_DIR": CACHE_MOUNT, "HOME": WORK_MOUNT},
         )
 
-    def run_jail(self, workdir: Path, source_name: str) -> Jail:
-        """The program's jail: a tmpfs working directory with copies of the binary and its source."""
+    def run_jail(self, workdir: Path, source_name: str, *more_sources: str) -> Jail:
+        """The program's jail: a tmpfs working directory with copies of the binary and its source(s)."""
         size = self.limits.scratch_bytes
+        sources = tuple((workdir / "src" / name, f"{WORK_MOUNT}/{name}") for name in (source_name, *more_sources))
         return Jail(
             mountpoint=workdir / "jail",
             workdir=WORK_MOUNT,
             scratch=((WORK_MOUNT, size), ("/tmp", size)),
-            copies=(
-                (workdir / "src" / BINARY, f"{WORK_MOUNT}/{BINARY}"),
-                (workdir / "src" / source_name, f"{WORK_MOUNT}/{source_name}"),
-            ),
+            copies=((workdir / "src" / BINARY, f"{WORK_MOUNT}/{BINARY}"), *sources),
             env={"PATH": "/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
             run_as=self.uid_base if self.as_root else None,
         )
@@ -459,6 +476,57 @@ class LocalZigEngine:
             self._gate = (loop, asyncio.Semaphore(self.concurrency))
         return self._gate[1]
 
+    async def _run_jailed(self, workdir: Path, sources: tuple[str, ...], args: list[str]) -> Finished:
+        """``./main ARGS`` (``workdir/src/main``) in a fresh run jail with copies of ``sources``."""
+        if self.as_root:
+            names = [BINARY, *sources]
+            for path in (workdir, workdir / "jail", workdir / "src", *(workdir / "src" / name for name in names)):
+                os.chown(path, self.uid_base, self.uid_base)
+        return await self._jailed(
+            self.run_jail(workdir, *sources),
+            [f"./{BINARY}", *args],
+            self.run_rlimits(),
+            self.limits.run_timeout_s,
+            self.limits.output_bytes,
+        )
+
+    # --- for zigtune.validation.batch: one compile of many snippets, then one run per snippet ---
+
+    def new_workdir(self) -> Path:
+        """A fresh per-check directory: ``src/`` (the compile jail's ``/work``) and ``jail/``."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self._new_workdir()
+
+    async def compile_in(self, workdir: Path, args: list[str], output_bytes: int) -> Finished:
+        """``zig ARGS`` in the compile jail of ``workdir`` (from :meth:`new_workdir`; its ``src/`` is the
+        working directory ``/work``): the jail, limits, cache and timeout of a plain check's compile, in
+        one of the ``concurrency`` slots. Paths in ``args`` are relative to ``src/``."""
+        async with self._semaphore():
+            return await self._jailed(
+                self.compile_jail(workdir),
+                [f"{ZIG_MOUNT}/zig", *args],
+                self.compile_rlimits(),
+                self.limits.compile_timeout_s,
+                output_bytes,
+                kill_on_overflow=False,
+            )
+
+    async def run_binary(self, binary: Path, files: Mapping[str, str], args: list[str]) -> Finished:
+        """``./main ARGS`` the way a check runs a program: a copy of ``binary`` and of ``files`` (plain names)
+        in a fresh run jail, under the run limits, in one slot."""
+        if not all(_plain_file_name(name) and name != BINARY for name in files):
+            raise ValueError(f"run_binary: plain file names other than {BINARY!r} are needed, got {sorted(files)}")
+        workdir = self.new_workdir()
+        try:
+            for name, text in files.items():
+                (workdir / "src" / name).write_text(text, encoding="utf-8")
+            shutil.copyfile(binary, workdir / "src" / BINARY)
+            (workdir / "src" / BINARY).chmod(0o755)
+            async with self._semaphore():
+                return await self._run_jailed(workdir, tuple(files), args)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
     async def execute(self, code: str, mode: str, options: BuildOptions | None = None) -> ExecResult:
         """Check ``code`` the way ``mode`` says; never raises for anything the code does."""
         options = options or BuildOptions()
@@ -503,33 +571,9 @@ class LocalZigEngine:
                 return result(failed, compiled.stdout, compiled.stderr, compiled.exit_code)
             if mode in ("ast-check", "build-obj") or not options.runs_here:
                 return result(Verdict.OK, compiled.stdout, compiled.stderr, compiled.exit_code)
-            if self.as_root:
-                for path in (
-                    workdir,
-                    workdir / "jail",
-                    workdir / "src",
-                    workdir / "src" / BINARY,
-                    workdir / "src" / source_name,
-                ):
-                    os.chown(path, self.uid_base, self.uid_base)
-            run_started = time.perf_counter()
-            ran = await self._jailed(
-                self.run_jail(workdir, source_name),
-                [f"./{BINARY}"],
-                self.run_rlimits(),
-                self.limits.run_timeout_s,
-                self.limits.output_bytes,
-            )
-            timings["run_ms"] = round((time.perf_counter() - run_started) * 1000, 1)
-            if problem := setup_failure(ran.exit_code, ran.stderr):
-                return result(Verdict.SANDBOX_ERROR, ran.stdout, problem, ran.exit_code)
-            if ran.timed_out:
-                return result(
-                    Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {self.limits.run_timeout_s:g} s]"
-                )
-            if ran.truncated:
-                return result(Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr)
-            return result(classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr, ran.exit_code)
+            ran = await self._run_jailed(workdir, (source_name,), [])
+            timings["run_ms"] = round(ran.seconds * 1000, 1)
+            return result(*judge_run(mode, ran, self.limits))
         except (OSError, SandboxError) as error:
             return result(Verdict.SANDBOX_ERROR, "", f"{SANDBOX_MARKER} {error}")
         finally:
