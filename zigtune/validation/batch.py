@@ -309,12 +309,14 @@ class Batch:
                     pending = [index for index in pending if index not in attributed]
                     continue
                 if len(pending) == 1:
-                    # Alone, an error that names no snippet is the snippet's, unless it is in zigtune's files.
-                    if any(names_zigtune_files(block, compile, self.runner_name) for block in unattributed):
-                        await self._plain(pending[0])
-                    else:
+                    # Alone, an error that names no snippet is the snippet's, unless it is in zigtune's
+                    # files; a compiler that crashed or said nothing is left to a plain check.
+                    named = any(names_zigtune_files(block, compile, self.runner_name) for block in unattributed)
+                    if unattributed and not named and finished.exit_code > 0:
                         await self._compile_error(pending[0], unattributed)
-                    return clean, unnamed_seen
+                    else:
+                        await self._plain(pending[0])
+                    return clean, True
             guess = likely_owner(unattributed, {index: self.jobs[index].code for index in pending})
             if guess is not None:
                 (alone, _), (rest, _) = await asyncio.gather(
