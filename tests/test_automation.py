@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import DOCS_MD
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
-from zigtune import definitions
+from zigtune import definitions, settings
 from zigtune.resources.llm import LLMClient
 from zigtune.resources.zig import ZigEngine
 from zigtune.storage.io_manager import ParquetIOManager
@@ -49,6 +49,9 @@ def pipeline(llm: OpenAIServer, data_dir: Path, tmp_path: Path, zig_sandbox_root
     docs.write_text(DOCS_MD.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("ZIGTUNE_DOCS", str(docs))
     monkeypatch.setenv("ZIGTUNE_GENERATOR", "llm")
+    # The scripted LLM answers every section but the edited one with prose, which nothing can check: the
+    # dataset keeps unchecked pairs only when asked, so this test asks (the chain needs a non-empty dataset).
+    monkeypatch.setenv(settings.KEEP_UNCHECKED_ENV, "1")
     monkeypatch.setenv("NOVITA_API_KEY", SECRET)
     resources = {
         "io_manager": ParquetIOManager(),
