@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import SECRET_ENV
 from tests.sandbox_driver import check_programs
 from zigtune.validation.declarations import DeclarationLister
-from zigtune.validation.jail import JAIL_MARKER, jail_argv
+from zigtune.validation.jail import JAIL_MARKER, jail_argv, setup_failure
 from zigtune.validation.sandbox import BuildOptions, LocalZigEngine, SandboxLimits, run_limited
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -614,3 +614,13 @@ def test_switched_off_user_namespaces_are_one_line_naming_the_setting(tmp_path: 
     message = finished.stdout.strip()
     assert "\n" not in message
     assert "user.max_user_namespaces" in message and "ZIGTUNE_ZIG_ENGINE=codapi" in message
+
+
+def test_the_jails_own_failures_are_one_line_apart_from_the_programs() -> None:
+    mount_said = "mount: /x/proc: permission denied.\n       dmesg(1) may have more information.\n"
+    assert setup_failure(125, mount_said + f"{JAIL_MARKER} cannot mount a /proc for the jail\n") == (
+        f"{JAIL_MARKER} cannot mount a /proc for the jail (mount: /x/proc: permission denied.)"
+    )
+    assert "ZIGTUNE_ZIG_ENGINE=codapi" in setup_failure(1, "unshare: unshare failed: Operation not permitted\n")
+    assert setup_failure(1, "error: Boom\n") is None  # the program's own failure
+    assert setup_failure(125, "exit status 125 without the marker\n") is None

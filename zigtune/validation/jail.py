@@ -176,8 +176,12 @@ def jail_argv(
 
 def setup_failure(exit_code: int, stderr: str) -> str | None:
     """The jail's own failure (not the jailed program's), as one line; ``None`` when the jail was built."""
-    if exit_code == SETUP_FAILED and stderr.startswith(JAIL_MARKER):
-        return stderr.splitlines()[0]
+    if exit_code == SETUP_FAILED:
+        # The tool that failed (mount, cp) may have said why first; the marker line says what.
+        marked = [line for line in stderr.splitlines() if line.startswith(JAIL_MARKER)]
+        if marked:
+            said = next((line.strip() for line in stderr.splitlines() if line and not line.startswith(JAIL_MARKER)), "")
+            return marked[-1] + (f" ({said[:200]})" if said else "")
     if exit_code != 0 and stderr.startswith("unshare: "):
         return namespaces_unavailable(stderr.splitlines()[0])
     return None
