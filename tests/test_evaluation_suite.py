@@ -328,13 +328,15 @@ def test_the_paired_bootstrap_interval_brackets_the_difference_and_shrinks_with_
     assert same is not None and (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
 
 
-def test_the_verdict_key_holds_the_files_beside_the_root_and_keeps_old_keys() -> None:
+def test_the_verdict_key_holds_the_files_beside_the_root() -> None:
     from zigtune.storage.cache import cache_key
     from zigtune.validation.checking import verdict_key
     from zigtune.validation.sandbox import BuildOptions
 
     plain = verdict_key("test {}", "test", BuildOptions(), "0.14.0")
-    assert plain == cache_key("zig-verdict/v1", "test {}", "test", [], "0.14.0")  # entries cached before stay valid
+    # v2 (every declaration analysed, the rootless jail): verdicts cached under v1 were judged differently, so
+    # they are not reused; without files beside the root the key is the plain v2 key.
+    assert plain == cache_key("zig-verdict/v2", "test {}", "test", [], "main.zig", "0.14.0")
     beside = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void {}\n"),))
     other = BuildOptions(file_name="t.zig", extra_files=(("solution.zig", "pub fn f() void { g(); }\n"),))
     renamed = BuildOptions(file_name="x.zig")
