@@ -33,35 +33,48 @@ class Server:
 
     def chat_and_compare(self, model_dir: Path, conversations: list[list[dict[str, str]]], max_tokens: int) -> list:
         import openai
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         client = openai.OpenAI(base_url=self.base_url, api_key="none", timeout=600)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForCausalLM.from_pretrained(model_dir).to(self.device).eval()
+        local = local_greedy(model_dir, conversations, max_tokens, self.device)
         results: list[dict[str, Any]] = []
-        for messages in conversations:
+        for messages, (text, prompt_tokens) in zip(conversations, local, strict=True):
             reply = client.chat.completions.create(
                 model=str(model_dir),
                 messages=messages,
                 max_tokens=max_tokens,
                 temperature=0,  # type: ignore[arg-type]
             )
-            prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            batch = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-            with torch.inference_mode():
-                output = model.generate(**batch, max_new_tokens=max_tokens, do_sample=False)
-            local = tokenizer.decode(output[0, batch["input_ids"].shape[1] :], skip_special_tokens=True)
             results.append(
                 {
                     "served": (reply.choices[0].message.content or "").strip(),
-                    "local": local.strip(),
+                    "local": text.strip(),
                     "finish_reason": reply.choices[0].finish_reason,
                     "prompt_tokens": reply.usage.prompt_tokens if reply.usage else None,
-                    "local_prompt_tokens": int(batch["input_ids"].shape[1]),
+                    "local_prompt_tokens": prompt_tokens,
                 }
             )
         return results
+
+
+def local_greedy(
+    model_dir: Path, conversations: list[list[dict[str, str]]], max_tokens: int, device: str = "cpu"
+) -> list[tuple[str, int]]:
+    """(reply, prompt tokens) of each conversation, generated in process with transformers: greedy, the model
+    directory's own chat template and generation config (its stop tokens), special tokens left out of the text."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).to(device).eval()
+    replies = []
+    for messages in conversations:
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        batch = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(device)
+        with torch.inference_mode():
+            output = model.generate(**batch, max_new_tokens=max_tokens, do_sample=False)
+        text = tokenizer.decode(output[0, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        replies.append((text, int(batch["input_ids"].shape[1])))
+    return replies
 
 
 @contextlib.contextmanager
