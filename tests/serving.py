@@ -10,6 +10,8 @@ can check that what is served is the exported model with its template.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +21,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
@@ -109,3 +113,46 @@ def served(device: str = "cpu", startup_timeout_s: float = 300.0) -> Iterator[Se
             process.kill()
             process.wait()
         log.close()
+
+
+def evaluation_cli(*arguments: str, timeout_s: float = 900) -> subprocess.CompletedProcess[str]:
+    """``python -m zigtune.evaluation ARGUMENTS`` as a user runs it: its own process, the repository on the path."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return subprocess.run([sys.executable, "-m", "zigtune.evaluation", *arguments], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+
+
+def ask_and_compare(
+    server: Server, models: dict[str, Path], suite_path: Path, out_dir: Path, max_tokens: int
+) -> dict[str, dict[str, Any]]:
+    """Each model asked for every task of the suite by ``python -m zigtune.evaluation ask`` (the evaluation's
+    openai backend, one request at a time, nothing from the cache), its completions left in
+    ``out_dir/<role>.jsonl``, and each reply compared with the model's greedy reply generated in process."""
+    from zigtune.evaluation.suite import load_suite
+
+    tasks = load_suite(suite_path).tasks
+    outcome: dict[str, dict[str, Any]] = {}
+    for role, model_dir in models.items():
+        out = out_dir / f"{role}.jsonl"
+        asked = evaluation_cli("ask", "--suite", str(suite_path), "--base-url", server.base_url, "--model",
+                               str(model_dir), "--out", str(out), "--max-tokens", str(max_tokens), "--concurrency",
+                               "1", "--no-cache")  # fmt: skip
+        rows = [json.loads(line) for line in out.read_text().splitlines()] if asked.returncode == 0 else []
+        served = {row["id"]: row["completion"] for row in rows}
+        conversations = [[{"role": "user", "content": task.prompt}] for task in tasks]
+        local = local_greedy(model_dir, conversations, max_tokens, server.device)
+        same = [
+            task.id
+            for task, (text, _) in zip(tasks, local, strict=True)
+            if served.get(task.id, "").strip() == text.strip()
+        ]
+        outcome[role] = {
+            "exit": asked.returncode,
+            "said": (asked.stdout.strip() or asked.stderr.strip()[-2000:]),
+            "completions": out,
+            "tasks": len(tasks),
+            "answered": len(served),
+            "same_as_local": len(same),
+            "tokens_sample": next(iter(served.values()), "")[:80],
+        }
+    return outcome

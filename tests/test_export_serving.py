@@ -13,8 +13,6 @@ the same on a CUDA GPU with Unsloth's training.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,14 +21,13 @@ import polars as pl
 import pytest
 
 from tests.qwen25_tokenizer import QWEN25_CHAT_TEMPLATE
-from tests.serving import Server, local_greedy, served
+from tests.serving import Server, ask_and_compare, evaluation_cli, local_greedy, served
 from tests.tiny_model import build_model_dir
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 pytest.importorskip("fastapi")  # transformers' serving extra (zigtune[train])
 
-ROOT = Path(__file__).resolve().parents[1]
 HAND_SUITE = Path(__file__).parent / "data" / "hand_written_suite.jsonl"
 MAX_TOKENS = 48
 ANSWER = "pub fn main() void {}\n"
@@ -252,34 +249,28 @@ def test_model_evaluation_openai_backend_against_the_served_export(
     assert checks["evaluation_ran_tasks"].passed
 
 
-def evaluation_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """``python -m zigtune.evaluation ...`` as a user runs it (its own process, the repository on the path)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    return subprocess.run([sys.executable, "-m", "zigtune.evaluation", *arguments], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
-
-
 def test_evaluation_cli_asks_the_served_export_and_scores_it(
     exported: tuple, server: Server, data_dir: Path, zig_sandbox_root: Path
 ) -> None:
-    """The README's way to evaluate a served model: ``ask`` (the openai backend) then ``score`` (the Zig judge)."""
+    """The README's way to evaluate a served model, as tests/gpu runs it: ``ask`` (the openai backend) then
+    ``score`` (the Zig judge)."""
     merged, _ = exported
-    completions, report_path = data_dir / "completions.jsonl", data_dir / "report.json"
-    asked = evaluation_cli("ask", "--suite", str(HAND_SUITE), "--base-url", server.base_url, "--model", str(merged),
-                           "--out", str(completions), "--max-tokens", str(MAX_TOKENS))  # fmt: skip
-    assert asked.returncode == 0, asked.stderr[-2000:]
-    assert "3 completions of 3 tasks" in asked.stdout and "(3 requests, 0 from the cache)" in asked.stdout
-    rows = [json.loads(line) for line in completions.read_text().splitlines()]
+    asked = ask_and_compare(server, {"fine_tuned": merged}, HAND_SUITE, data_dir, MAX_TOKENS)["fine_tuned"]
+    assert asked["exit"] == 0, asked["said"]
+    assert "3 completions of 3 tasks" in asked["said"] and "(3 requests, 0 from the cache)" in asked["said"]
+    assert asked["answered"] == asked["same_as_local"] == 3
+    rows = [json.loads(line) for line in asked["completions"].read_text().splitlines()]
     assert [row["id"] for row in rows] == ["clamp", "sum-to-stdout", "countdown-to-stderr"]
     assert {row["model"] for row in rows} == {str(merged)}
 
-    scored = evaluation_cli("score", "--suite", str(HAND_SUITE), "--completions", str(completions), "--out",
-                            str(report_path), "--sandbox-dir", str(zig_sandbox_root))  # fmt: skip
+    report_path = data_dir / "report.json"
+    scored = evaluation_cli("score", "--suite", str(HAND_SUITE), "--completions", str(asked["completions"]),
+                            "--out", str(report_path), "--sandbox-dir", str(zig_sandbox_root))  # fmt: skip
     assert scored.returncode == 0, scored.stderr[-2000:]
     report = json.loads(report_path.read_text())
     assert (report["tasks"], report["completions"], report["unanswered"]) == (3, 3, [])
     assert report["zig_version"] == "0.14.0" and report["headline"]["pass_at_1"] == 0.0
     verdicts = [verdict for task in report["per_task"] for verdict in task["verdicts"]]
-    assert len(verdicts) == 3 and set(verdicts) <= FAILED
-    assert report["checks"]["compiled"] + report["checks"]["from_cache"] >= 1
+    assert verdicts == ["compile_error"] * 3
+    assert 1 <= report["checks"]["compiled"] + report["checks"]["from_cache"] <= 3  # identical code compiles once
     assert "pass@1 0.0%" in scored.stdout and "compile rate 0.0%" in scored.stdout

@@ -95,3 +95,45 @@ def test_merged_model_is_served_by_transformers_serve(trained: dict, tmp_path: P
     for reply in replies:
         print(reply)
         assert reply["served"] == reply["local"] and reply["prompt_tokens"] == reply["local_prompt_tokens"]
+
+
+def test_served_export_is_evaluated_through_the_openai_backend(
+    model_dir: Path, trained: dict, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The merged model and its base behind ``transformers serve`` on the GPU, asked for every task of a suite by
+    the evaluation CLI (the openai backend; replies compared with in-process generation), then judged by the Zig
+    compiler with ``score`` when ziglang is installed here. The suite, the completions and the reports are left
+    in ``$ZIGTUNE_GPU_OUT`` when set, so they can be judged on another machine (``python -m zigtune.evaluation
+    score --suite gpu_eval_suite.jsonl --completions fine_tuned.jsonl``)."""
+    import importlib.util
+
+    from tests.serving import ask_and_compare, evaluation_cli, served
+    from zigtune.training.export import export_model
+
+    out = Path(os.environ.get("ZIGTUNE_GPU_OUT") or tmp_path_factory.mktemp("gpu-eval"))
+    out.mkdir(parents=True, exist_ok=True)
+    # The hand-written suite and every 8th task of zigtune_core (all its categories): 12 tasks.
+    core = (ROOT / "zigtune" / "evaluation" / "suites" / "zigtune_core.jsonl").read_text().splitlines()
+    hand = (ROOT / "tests" / "data" / "hand_written_suite.jsonl").read_text().splitlines()
+    suite = out / "gpu_eval_suite.jsonl"
+    suite.write_text("\n".join([*hand, *core[::8]]) + "\n", encoding="utf-8")
+    merged = tmp_path / "merged"
+    export_model(Path(trained["adapter_dir"]), merged, make_gguf_file=False)
+    with served(device="cuda") as server:
+        outcome = ask_and_compare(server, {"base": model_dir, "fine_tuned": merged}, suite, out, max_tokens=64)
+    for role, result in outcome.items():
+        print(role, {k: v for k, v in result.items() if k != "completions"})
+    judged = importlib.util.find_spec("ziglang") is not None
+    for role, result in outcome.items():
+        if not judged or result["exit"]:
+            continue
+        report = out / f"{role}-report.json"
+        scored = evaluation_cli("score", "--suite", str(suite), "--completions", str(result["completions"]),
+                                "--out", str(report), "--no-cache", "--sandbox-dir", str(tmp_path / "zig"))  # fmt: skip
+        print(role, "score:", scored.stdout.strip() or scored.stderr.strip()[-2000:])
+        assert scored.returncode == 0
+    if not judged:
+        print(f"ziglang is not installed here: judge {out}/<role>.jsonl with python -m zigtune.evaluation score")
+    for role, result in outcome.items():
+        assert result["exit"] == 0 and result["answered"] == result["tasks"] == 12, (role, result["said"])
+        assert result["same_as_local"] == result["tasks"], role
