@@ -9,7 +9,8 @@
 #    torch, triton and the nvidia-*/cuda-* libraries are never bundled: the CUDA machine's own are used. --have
 #    names that machine's `pip freeze` output: what it already has is left out too (and its versions used).
 #    --set training bundles only what the Dagster-free GPU tests need (tests/gpu/test_packing_export_gpu.py and
-#    benchmarks/bench_packing.py: unsloth, trl, peft, datasets, bitsandbytes, the serving extra); full (default)
+#    benchmarks/bench_packing.py: unsloth, trl, peft, datasets, bitsandbytes, the serving extra, polars for the
+#    evaluation CLI); full (default)
 #    bundles everything tests/gpu needs (Dagster, MLflow, polars, the ziglang wheel, ...).
 # 2. Copy the bundle and a checkout of this repo to the CUDA machine; there, from the repo root:
 #      bash scripts/gpu_tests.sh run zigtune-gpu-bundle.tgz [pytest arguments, default: tests/gpu]
@@ -42,7 +43,7 @@ bundle() {
   local requirements=()
   if [ "$set" = training ]; then
     requirements=("unsloth>=2026.1.1" "bitsandbytes>=0.45" "trl>=0.19" "peft>=0.18" "datasets>=3.0"
-                  "accelerate>=1.0" "transformers[serving]>=4.56" pydantic openai)
+                  "accelerate>=1.0" "transformers[serving]>=4.56" pydantic openai "polars>=1.20")
   else
     requirements=(".[cuda,dev]" "transformers[serving]>=4.56")
   fi
@@ -103,5 +104,5 @@ run() {
 case ${1:-} in
   bundle) shift; bundle "${1:?bundle OUT.tgz}" "${@:2}" ;;
   run) shift; run "${1:?run BUNDLE.tgz}" "${@:2}" ;;
-  *) sed -n '2,18p' "$0"; exit 2 ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac
