@@ -47,7 +47,7 @@ from zigtune.validation.verdicts import Verdict
 FAMILY = "variant"
 
 #: Variants tried per program (``run``) and per test file (``test``).
-VARIANTS_PER_PROGRAM = {"run": 8, "test": 4}
+VARIANTS_PER_PROGRAM = {"run": 12, "test": 6}
 #: Share of a program's mutation sites changed in one variant.
 MUTATED_SHARE = 0.5
 
