@@ -16,7 +16,7 @@ calls stay cached, so the next run pays only for what is missing.
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,8 +127,10 @@ async def _run_llm(
     return result, checker
 
 
-def _run_offline(zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats) -> OfflineResult:
-    """The offline families, their Zig runs shared with validation through the verdict cache."""
+def _run_offline(
+    zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats, log: Callable[[str], None]
+) -> OfflineResult:
+    """The offline families, their Zig runs shared with validation through the verdict cache; progress to ``log``."""
 
     async def run() -> OfflineResult:
         engine = zig.create_engine()
@@ -136,7 +138,7 @@ def _run_offline(zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats) -> O
             if (version := await engine.version()) != ZIG_VERSION:
                 raise SandboxError(f"the {engine.name} engine runs Zig {version}, not {ZIG_VERSION}")
             cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
-            return await offline_pairs(sections, engine_checker(engine, cache, stats))
+            return await offline_pairs(sections, engine_checker(engine, cache, stats, log))
         finally:
             await engine.close()
 
@@ -250,7 +252,7 @@ def qa_generation(
         )
     if generator in ("docs", "both"):  # after the LLM calls: a killed run has its answers cached first
         zig_stats = CheckStats()
-        offline = _run_offline(zig, doc_sections, zig_stats)
+        offline = _run_offline(zig, doc_sections, zig_stats, context.log.info)
         rows = offline.rows + rows
         rejects = offline.rejects + rejects
         summary = offline.summary()

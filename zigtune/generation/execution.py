@@ -44,11 +44,14 @@ def job(code: str, options: BuildOptions = DEFAULT_OPTIONS) -> Job:
     return (code, check_mode(code), options)
 
 
-def engine_checker(engine: Engine, cache: ContentCache | None, stats: CheckStats) -> Checker:
-    """The pipeline's checker: ``check_codes`` on ``engine``, verdicts shared through ``cache``."""
+def engine_checker(
+    engine: Engine, cache: ContentCache | None, stats: CheckStats, log: Callable[[str], None] | None = None
+) -> Checker:
+    """The pipeline's checker: ``check_codes`` on ``engine``, verdicts shared through ``cache``; ``log`` gets
+    each call's progress lines (about every 10 %, with rate and ETA)."""
 
     async def check(jobs: Sequence[Job]) -> Mapping[Job, ExecResult]:
-        return await check_codes(engine, list(jobs), cache, stats) if jobs else {}
+        return await check_codes(engine, list(jobs), cache, stats, log=log) if jobs else {}
 
     return check
 
