@@ -37,12 +37,12 @@ from zigtune.generation.execution import (
     printed_output,
     read_test_report,
 )
-from zigtune.generation.migrations import apply_edits, view_source
-from zigtune.generation.pairs import DOCS_MODEL, Row, pair_row
+from zigtune.generation.migrations import apply_edits
+from zigtune.generation.pairs import Row
 from zigtune.generation.predict_output import describe_report, output_pair, report_pair
-from zigtune.generation.version import OFFLINE_VERSION
 from zigtune.validation.code_extraction import check_mode
 from zigtune.validation.verdicts import Verdict
+from zigtune.validation.zig_syntax import view_source
 
 FAMILY = "variant"
 
@@ -122,19 +122,12 @@ def change_instruction(code: str, before: Printed, after: Printed) -> str:
 
 
 def change_pair(program: Program, variant: str, before: Printed, after: Printed) -> Row:
-    return pair_row(
-        section_id=program.section_id,
-        breadcrumb=program.breadcrumb,
+    return program.pair(
         instruction=change_instruction(program.code, before, after),
         response=f"```zig\n{variant}```",
-        generator="docs",
-        model=DOCS_MODEL,
-        template_hash=OFFLINE_VERSION,
         kind="code",
         expected_output=after.text,
-        example_name=program.name,
         family=FAMILY,
-        checked=True,
         behaviour_check="output",
     )
 
