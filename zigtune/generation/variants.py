@@ -57,6 +57,17 @@ WORDS = (
     "kelp", "lagoon", "marble", "nectar", "onyx", "pebble", "quartz", "raven", "saffron", "tundra",
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Site:
+    """A span of the code a variant may change: its text, and whether it is an ``integer`` or a ``word``."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
 # A decimal integer literal that is not part of a name, a float or a field access; `0..10` has two.
 _INTEGER = re.compile(r"(?:(?<=\.\.)|(?<![\w.]))\d+(?![\w]|\.(?!\.))")
 _EXPECT = {Verdict.COMPILE_ERROR: "compile_error", Verdict.RUNTIME_ERROR: "runtime_panic"}
@@ -65,14 +76,6 @@ _EXPECT = {Verdict.COMPILE_ERROR: "compile_error", Verdict.RUNTIME_ERROR: "runti
 _NAME_STRING = re.compile(r"(?:@(?:import|embedFile|field|hasDecl|hasField|cImport|cInclude)\s*\(|\btest)\s*$")
 # Inside a string literal: escapes and format specifiers are kept, words of three letters or more change.
 _STRING_PART = re.compile(r"\\.|\{[^{}]*\}|[A-Za-z]{3,}")
-
-
-@dataclass(frozen=True)
-class Site:
-    start: int
-    end: int
-    text: str
-    kind: str  # "integer" or "word"
 
 
 def mutation_sites(code: str) -> list[Site]:
