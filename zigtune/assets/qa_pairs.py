@@ -24,6 +24,7 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
+from zigtune.assets import kept_and_dropped
 from zigtune.generation.code_checks import EngineChecker
 from zigtune.generation.execution import engine_checker
 from zigtune.generation.llm import (
@@ -194,20 +195,11 @@ def _no_pairs_line(rejected: pl.DataFrame, generator: str) -> str:
     return f"no pairs: all {rejected.height} generations were rejected, most as {reason} ({count}); see qa_rejects"
 
 
-@dg.multi_asset(
-    name="qa_generation",
-    outs={
-        "qa_pairs": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
-        "qa_rejects": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
-    },
-    check_specs=[
-        dg.AssetCheckSpec(
-            FAILURE_CHECK,
-            asset="qa_pairs",
-            blocking=True,
-            description="At most max_failed_share of the sections sent to the LLM failed, and some pair came out.",
-        )
-    ],
+@kept_and_dropped(
+    ("qa_pairs", "qa_rejects"),
+    group="generation",
+    code_version=CODE_VERSION,
+    check=(FAILURE_CHECK, "At most max_failed_share of the sections sent to the LLM failed, and some pair came out."),
     pool=LLM_POOL,
 )
 def qa_generation(

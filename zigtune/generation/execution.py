@@ -19,11 +19,12 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 
 from zigtune.docs.sections import examples_frame, program_output
-from zigtune.generation.pairs import DOCS_MODEL, Row
+from zigtune.generation.pairs import DOCS_MODEL, Row, docs_pair
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats, Engine, check_codes
 from zigtune.validation.code_extraction import check_mode
@@ -75,6 +76,12 @@ class Program:
     def job(self, code: str | None = None) -> Job:
         """The check of the example's code (or of code derived from it), under the example's options."""
         return job(self.code if code is None else code, self.options)
+
+    def pair(self, **columns: Any) -> Row:
+        """A checked pair about this program (its section, its name) from the offline generator."""
+        return docs_pair(
+            section_id=self.section_id, breadcrumb=self.breadcrumb, example_name=self.name, checked=True, **columns
+        )
 
     def example(self) -> dict[str, str | None]:
         """The fields of the ``examples_frame`` row it came from, as the docs generator reads them."""
