@@ -217,6 +217,7 @@ def materialized(zig_sandbox_root: Path, tmp_path_factory: pytest.TempPathFactor
                 },
                 instance=instance,
             )
+            logs = [event.user_message for event in instance.all_logs(result.run_id)]
         assert result.success
         metadata = {
             e.materialization.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
@@ -230,6 +231,7 @@ def materialized(zig_sandbox_root: Path, tmp_path_factory: pytest.TempPathFactor
             "metadata": metadata["qa_pairs"],
             "cache": data / "cache" / "verdicts",
             "sandbox": zig_sandbox_root,
+            "logs": logs,
         }
 
 
@@ -257,6 +259,10 @@ def test_the_generation_stage_runs_every_family_and_says_how_pairs_were_checked(
     for name in ("reference_example", "failure_explanation", "migration_repair", "predict_output", "variant"):
         assert by_family[name] > 0, name
     assert by_family["implement_tests"] == 2 and by_family["concept"] == 4
+    # The Zig checks report progress in the run's log (done/total, rate, ETA).
+    logs = materialized["logs"]
+    assert any(line.startswith("checking ") and "with the fast strategy" in line for line in logs)
+    assert any(line.startswith("checked ") and "(100%)" in line and "ETA" in line for line in logs)
     assert set(pairs["template_hash"]) == {OFFLINE_VERSION} and set(pairs["generator"]) == {"docs"}
     assert pairs["checked"].sum() == meta["offline_checked"] == pairs.height - 1  # "Plain words" has no code
     behaviour = pairs.filter(pl.col("behaviour_check").is_in(["tests", "output"]))

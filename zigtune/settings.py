@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,10 +43,34 @@ S3_PREFIX_ENV = "ZIGTUNE_S3_PREFIX"
 S3_ARTIFACTS_PREFIX_ENV = "ZIGTUNE_S3_ARTIFACTS_PREFIX"
 S3_ENDPOINT_URL_ENV = "ZIGTUNE_S3_ENDPOINT_URL"
 S3_REGION_ENV = "ZIGTUNE_S3_REGION"
+STORAGE_ENV_VARS = (
+    STORAGE_ENV,
+    S3_BUCKET_ENV,
+    S3_PREFIX_ENV,
+    S3_ARTIFACTS_PREFIX_ENV,
+    S3_ENDPOINT_URL_ENV,
+    S3_REGION_ENV,
+)
 
 
 class StorageConfigError(ValueError):
     """The storage settings are missing, malformed, or name a bucket that cannot be reached."""
+
+
+def storage(explicit: str | None = None) -> Literal["local", "s3"]:
+    """``local`` or ``s3``: ``explicit`` (a resource's field) when set, else ``ZIGTUNE_STORAGE``, else local."""
+    value = (explicit or os.environ.get(STORAGE_ENV) or "local").strip().lower()
+    if value not in ("local", "s3"):
+        raise StorageConfigError(f"{STORAGE_ENV} must be 'local' or 's3', got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def s3_bucket(explicit: str | None = None) -> str:
+    """The bucket of ``s3`` storage: ``explicit`` when set, else ``ZIGTUNE_S3_BUCKET``, which must then be set."""
+    bucket = explicit or os.environ.get(S3_BUCKET_ENV)
+    if not bucket:
+        raise StorageConfigError(f"{STORAGE_ENV}=s3 needs a bucket: set {S3_BUCKET_ENV}")
+    return bucket
 
 
 #: Cron of the docs observation (default hourly): ``ZIGTUNE_DOCS_CRON``.

@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import dagster as dg
@@ -148,12 +148,9 @@ class EvaluationConfig(dg.Config):
     """Tasks shown in the per-task table of the metadata."""
 
     def decoding(self) -> Decoding:
+        """The ``Decoding`` of the fields this config shares with it (``stop`` stays the chat template's)."""
         return Decoding(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_new_tokens=self.max_new_tokens,
-            num_samples=self.num_samples,
-            seed=self.seed,
+            **{spec.name: getattr(self, spec.name) for spec in fields(Decoding) if spec.name != "stop"}
         ).validate()
 
 

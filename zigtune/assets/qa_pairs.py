@@ -16,7 +16,7 @@ calls stay cached, so the next run pays only for what is missing.
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +24,7 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
+from zigtune.assets import kept_and_dropped
 from zigtune.generation.code_checks import EngineChecker
 from zigtune.generation.execution import engine_checker
 from zigtune.generation.llm import (
@@ -127,8 +128,10 @@ async def _run_llm(
     return result, checker
 
 
-def _run_offline(zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats) -> OfflineResult:
-    """The offline families, their Zig runs shared with validation through the verdict cache."""
+def _run_offline(
+    zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats, log: Callable[[str], None]
+) -> OfflineResult:
+    """The offline families, their Zig runs shared with validation through the verdict cache; progress to ``log``."""
 
     async def run() -> OfflineResult:
         engine = zig.create_engine()
@@ -136,7 +139,7 @@ def _run_offline(zig: ZigEngine, sections: pl.DataFrame, stats: CheckStats) -> O
             if (version := await engine.version()) != ZIG_VERSION:
                 raise SandboxError(f"the {engine.name} engine runs Zig {version}, not {ZIG_VERSION}")
             cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
-            return await offline_pairs(sections, engine_checker(engine, cache, stats))
+            return await offline_pairs(sections, engine_checker(engine, cache, stats, log))
         finally:
             await engine.close()
 
@@ -192,20 +195,11 @@ def _no_pairs_line(rejected: pl.DataFrame, generator: str) -> str:
     return f"no pairs: all {rejected.height} generations were rejected, most as {reason} ({count}); see qa_rejects"
 
 
-@dg.multi_asset(
-    name="qa_generation",
-    outs={
-        "qa_pairs": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
-        "qa_rejects": dg.AssetOut(group_name="generation", kinds={"polars"}, code_version=CODE_VERSION),
-    },
-    check_specs=[
-        dg.AssetCheckSpec(
-            FAILURE_CHECK,
-            asset="qa_pairs",
-            blocking=True,
-            description="At most max_failed_share of the sections sent to the LLM failed, and some pair came out.",
-        )
-    ],
+@kept_and_dropped(
+    ("qa_pairs", "qa_rejects"),
+    group="generation",
+    code_version=CODE_VERSION,
+    check=(FAILURE_CHECK, "At most max_failed_share of the sections sent to the LLM failed, and some pair came out."),
     pool=LLM_POOL,
 )
 def qa_generation(
@@ -250,7 +244,7 @@ def qa_generation(
         )
     if generator in ("docs", "both"):  # after the LLM calls: a killed run has its answers cached first
         zig_stats = CheckStats()
-        offline = _run_offline(zig, doc_sections, zig_stats)
+        offline = _run_offline(zig, doc_sections, zig_stats, context.log.info)
         rows = offline.rows + rows
         rejects = offline.rejects + rejects
         summary = offline.summary()

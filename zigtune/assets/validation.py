@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 
 from zigtune import settings
+from zigtune.assets import kept_and_dropped
 from zigtune.docs.sections import examples_frame
 from zigtune.metadata import markdown_table
 from zigtune.resources.codapi import CodapiError
@@ -80,20 +81,11 @@ def _canary_check(report: CanaryReport, engine_name: str) -> dg.AssetCheckResult
     )
 
 
-@dg.multi_asset(
-    name="pair_validation",
-    outs={
-        "validated_pairs": dg.AssetOut(group_name="validation", kinds={"polars"}, code_version=CODE_VERSION),
-        "rejected_pairs": dg.AssetOut(group_name="validation", kinds={"polars"}, code_version=CODE_VERSION),
-    },
-    check_specs=[
-        dg.AssetCheckSpec(
-            CANARY_CHECK,
-            asset="validated_pairs",
-            blocking=True,
-            description="The Zig engine agrees with the reference's annotated examples and runs Zig 0.14.0.",
-        )
-    ],
+@kept_and_dropped(
+    ("validated_pairs", "rejected_pairs"),
+    group="validation",
+    code_version=CODE_VERSION,
+    check=(CANARY_CHECK, "The Zig engine agrees with the reference's annotated examples and runs Zig 0.14.0."),
 )
 def pair_validation(
     context: dg.AssetExecutionContext,

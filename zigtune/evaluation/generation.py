@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from zigtune.evaluation.decoding import Decoding
@@ -53,13 +53,7 @@ class GenerationStats:
     device: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "seconds": self.seconds,
-            "new_tokens": self.new_tokens,
-            "requests": self.requests,
-            "cached": self.cached,
-            "device": self.device,
-        }
+        return asdict(self)
 
 
 class GenerationBackend(Protocol):

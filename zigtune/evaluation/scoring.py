@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import polars as pl
@@ -28,7 +28,7 @@ from zigtune.evaluation.contamination import SharedSpan
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.judging import check_job, judge, solution_from_completion
 from zigtune.evaluation.suite import Suite
-from zigtune.validation.checking import CheckJob, cap_output
+from zigtune.validation.checking import RUN_COLUMNS, CheckJob, cap_output
 from zigtune.validation.verdicts import ExecResult, Verdict
 
 BASE = "base"
@@ -63,11 +63,7 @@ EVALUATION_SCHEMA = pl.Schema(
         "verdict": pl.Utf8,
         "compiled": pl.Boolean,
         "passed": pl.Boolean,
-        "stdout": pl.Utf8,
-        "stderr": pl.Utf8,
-        "duration_ms": pl.Float64,
-        "zig_version": pl.Utf8,
-        "engine": pl.Utf8,
+        **RUN_COLUMNS,
     }
 )
 
@@ -287,13 +283,7 @@ class Difference:
     confidence: float
 
     def as_dict(self) -> dict[str, float | int]:
-        return {
-            "tasks": self.tasks,
-            "difference": self.difference,
-            "low": self.low,
-            "high": self.high,
-            "confidence": self.confidence,
-        }
+        return asdict(self)
 
 
 def paired_difference(

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from zigtune.validation.zig_syntax import CLOSERS, OPENERS, matching_close, view_source
+
 FUNCTION_HEAD = re.compile(r"\bfn\s+([A-Za-z_]\w*|@\"[^\"\n]*\")\s*\(")
 BLOCK_ITEM = re.compile(r"^(?:pub\s+)?(?:(?:export|extern|inline|noinline)\s+)*fn\b|^test\b|^comptime\s*\{")
 DECLARATION = re.compile(
@@ -22,49 +24,11 @@ DECLARATION = re.compile(
 #: ``const std = @import("std");``, ``const expect = std.testing.expect;``: names for things from elsewhere.
 ALIAS = re.compile(r"^const\s+[A-Za-z_]\w*\s*=\s*(?:@import\(\"[^\"]*\"\)|[A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)*\s*;$")
 TYPE_BRACE = re.compile(r"(?:\berror|\bstruct|\benum|\bunion|\bopaque)\s*(?:\([^()]*\))?\s*$")
-OPENERS, CLOSERS = "([{", ")]}"
 
 
 def blank(code: str) -> str:
     """``code`` with the insides of strings, character literals and comments replaced by spaces."""
-    out = list(code)
-    i, n = 0, len(code)
-
-    def wipe(start: int, end: int) -> None:
-        for k in range(start, end):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        two = code[i : i + 2]
-        if two in ("//", "\\\\"):
-            end = code.find("\n", i)
-            end = n if end < 0 else end
-            wipe(i, end)
-            i = end
-        elif code[i] in "\"'":
-            quote, k = code[i], i + 1
-            while k < n and code[k] not in (quote, "\n"):
-                k += 2 if code[k] == "\\" else 1
-            wipe(i + 1, min(k, n))
-            i = k + 1
-        else:
-            i += 1
-    return "".join(out)
-
-
-def _matching(blanked: str, opening: int) -> int:
-    """The index of the bracket that closes the one at ``opening`` (-1 when unbalanced)."""
-    depth = 0
-    for index in range(opening, len(blanked)):
-        char = blanked[index]
-        if char in OPENERS:
-            depth += 1
-        elif char in CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
+    return view_source(code).masked
 
 
 @dataclass(frozen=True)
@@ -158,19 +122,19 @@ def function_bodies(code: str) -> list[FunctionBody]:
         if bodies and head.start() < bodies[-1].close_brace:
             continue
         params_open = head.end() - 1
-        params_close = _matching(blanked, params_open)
+        params_close = matching_close(blanked, params_open)
         if params_close < 0:
             continue
         index, body_open = params_close + 1, -1
         while index < len(blanked) and blanked[index] != ";":
             if blanked[index] == "{":
                 if TYPE_BRACE.search(blanked[params_close + 1 : index]):
-                    index = max(_matching(blanked, index), index) + 1  # the braces of a type in the return type
+                    index = max(matching_close(blanked, index), index) + 1  # the braces of a type in the return type
                     continue
                 body_open = index
                 break
             index += 1
-        close = _matching(blanked, body_open) if body_open >= 0 else -1
+        close = matching_close(blanked, body_open) if body_open >= 0 else -1
         if close < 0:
             continue
         line_start = code.rfind("\n", 0, head.start()) + 1

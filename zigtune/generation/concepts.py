@@ -39,8 +39,7 @@ from zigtune.generation.execution import (
     job,
     printed_output,
 )
-from zigtune.generation.pairs import DOCS_MODEL, pair_row
-from zigtune.generation.version import OFFLINE_VERSION
+from zigtune.generation.pairs import docs_pair
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.verdicts import Verdict
 
@@ -209,14 +208,11 @@ async def concept_pairs(sections: pl.DataFrame, programs: Sequence[CheckedProgra
         behaviour = {"test": "tests", "run": "output" if code in draft.shown else "runs", "build-obj": "compiles"}
         result.kept_by["with_code" if code else "prose_only"] += 1
         result.rows.append(
-            pair_row(
+            docs_pair(
                 section_id=str(section["section_id"]),
                 breadcrumb=str(section["breadcrumb"]),
                 instruction=concept_instruction(section, code is not None),
                 response=answer,
-                generator="docs",
-                model=DOCS_MODEL,
-                template_hash=OFFLINE_VERSION,
                 kind="code" if code else "concept",
                 example_name=by_code[code].name if code in by_code else None,
                 family=FAMILY,

@@ -30,7 +30,7 @@ import heapq
 import statistics
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 #: A reply this many times slower per token than the fastest seen means requests are queueing.
 QUEUEING_FACTOR = 2.5
@@ -56,15 +56,11 @@ class ConcurrencyReport:
     longest_timeout_s: float
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "configured": self.configured,
-            "adaptive": self.adaptive,
-            "final_limit": self.final_limit,
-            "lowest_limit": self.lowest_limit,
-            "peak_in_flight": self.peak_in_flight,
+        readable = {
             "decreases": dict(sorted(self.decreases.items())),
             "longest_timeout_s": round(self.longest_timeout_s, 1),
         }
+        return asdict(self) | readable
 
 
 @dataclass

@@ -36,8 +36,7 @@ from typing import Any
 import polars as pl
 
 from zigtune.docs.sections import examples_frame, program_output
-from zigtune.generation.pairs import DOCS_MODEL, Row, pair_row
-from zigtune.generation.version import OFFLINE_VERSION
+from zigtune.generation.pairs import Row, docs_pair
 
 MAX_CONTEXT_CHARS = 500
 
@@ -164,15 +163,8 @@ def _verb(expect: str) -> str:
     return "fail to compile" if expect == "compile_error" else "fail when it runs"
 
 
-def _common(example: Mapping[str, Any], template_hash: str) -> dict[str, Any]:
-    return {
-        "section_id": example["section_id"],
-        "breadcrumb": example["breadcrumb"],
-        "example_name": example["name"],
-        "generator": "docs",
-        "model": DOCS_MODEL,
-        "template_hash": template_hash,
-    }
+def _common(example: Mapping[str, Any]) -> dict[str, Any]:
+    return {"section_id": example["section_id"], "breadcrumb": example["breadcrumb"], "example_name": example["name"]}
 
 
 def example_pair(example: Mapping[str, Any], output: str | None, *, checked: bool = False) -> Row:
@@ -183,8 +175,8 @@ def example_pair(example: Mapping[str, Any], output: str | None, *, checked: boo
     behaviour = (
         "tests" if kind == "test" else "output" if output is not None else "runs" if kind == "exe" else "compiles"
     )
-    return pair_row(
-        **_common(example, OFFLINE_VERSION),
+    return docs_pair(
+        **_common(example),
         instruction=instruction,
         response=f"```zig\n{example['code']}```",
         kind="code",
@@ -214,8 +206,8 @@ def failure_pair(
     answer = failure_answer(example["expect"], transcript, error_text, lead)
     if answer is None:
         return None
-    return pair_row(
-        **_common(example, OFFLINE_VERSION),
+    return docs_pair(
+        **_common(example),
         instruction=f"Why does this Zig 0.14 code {_verb(example['expect'])}?\n\n```zig\n{example['code']}```",
         response=answer,
         kind="concept",

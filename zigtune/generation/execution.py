@@ -19,11 +19,12 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 
 from zigtune.docs.sections import examples_frame, program_output
-from zigtune.generation.pairs import DOCS_MODEL, Row
+from zigtune.generation.pairs import DOCS_MODEL, Row, docs_pair
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats, Engine, check_codes
 from zigtune.validation.code_extraction import check_mode
@@ -44,11 +45,14 @@ def job(code: str, options: BuildOptions = DEFAULT_OPTIONS) -> Job:
     return (code, check_mode(code), options)
 
 
-def engine_checker(engine: Engine, cache: ContentCache | None, stats: CheckStats) -> Checker:
-    """The pipeline's checker: ``check_codes`` on ``engine``, verdicts shared through ``cache``."""
+def engine_checker(
+    engine: Engine, cache: ContentCache | None, stats: CheckStats, log: Callable[[str], None] | None = None
+) -> Checker:
+    """The pipeline's checker: ``check_codes`` on ``engine``, verdicts shared through ``cache``; ``log`` gets
+    each call's progress lines (about every 10 %, with rate and ETA)."""
 
     async def check(jobs: Sequence[Job]) -> Mapping[Job, ExecResult]:
-        return await check_codes(engine, list(jobs), cache, stats) if jobs else {}
+        return await check_codes(engine, list(jobs), cache, stats, log=log) if jobs else {}
 
     return check
 
@@ -72,6 +76,12 @@ class Program:
     def job(self, code: str | None = None) -> Job:
         """The check of the example's code (or of code derived from it), under the example's options."""
         return job(self.code if code is None else code, self.options)
+
+    def pair(self, **columns: Any) -> Row:
+        """A checked pair about this program (its section, its name) from the offline generator."""
+        return docs_pair(
+            section_id=self.section_id, breadcrumb=self.breadcrumb, example_name=self.name, checked=True, **columns
+        )
 
     def example(self) -> dict[str, str | None]:
         """The fields of the ``examples_frame`` row it came from, as the docs generator reads them."""

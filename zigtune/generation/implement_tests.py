@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zigtune.generation.execution import CheckedProgram, Checker, FamilyResult
-from zigtune.generation.migrations import classify_brace, matching_close, split_arguments, view_source
-from zigtune.generation.pairs import DOCS_MODEL, pair_row
-from zigtune.generation.version import OFFLINE_VERSION
+from zigtune.generation.migrations import classify_brace, split_arguments
 from zigtune.validation.code_extraction import check_mode
 from zigtune.validation.verdicts import Verdict
+from zigtune.validation.zig_syntax import matching_close, view_source
 
 FAMILY = "implement_tests"
 MAX_FUNCTIONS_PER_FILE = 3
@@ -162,18 +161,11 @@ async def implement_tests_pairs(programs: Sequence[CheckedProgram], check: Check
             continue
         result.kept_by["runtime" if ran.verdict is not Verdict.COMPILE_ERROR else "comptime"] += 1
         result.rows.append(
-            pair_row(
-                section_id=program.section_id,
-                breadcrumb=program.breadcrumb,
+            program.pair(
                 instruction=implement_instruction(function.name, stubbed),
                 response=f"```zig\n{program.code}```",
-                generator="docs",
-                model=DOCS_MODEL,
-                template_hash=OFFLINE_VERSION,
                 kind="code",
-                example_name=program.name,
                 family=FAMILY,
-                checked=True,
                 behaviour_check="tests",
             )
         )

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 
 from zigtune.generation.execution import CheckedProgram, Checker, FamilyResult, compiler_message, printed_output
 from zigtune.generation.migrations import RULES, MigrationRule
-from zigtune.generation.pairs import DOCS_MODEL, pair_row
-from zigtune.generation.version import OFFLINE_VERSION
 from zigtune.validation.code_extraction import check_mode
 from zigtune.validation.verdicts import Verdict
 
@@ -64,19 +62,12 @@ async def migration_repair_pairs(
         printed = printed_output(checked.result) if check_mode(program.code) == "run" else None
         result.kept_by[rule.name] += 1
         result.rows.append(
-            pair_row(
-                section_id=program.section_id,
-                breadcrumb=program.breadcrumb,
+            program.pair(
                 instruction=repair_instruction(old, message),
                 response=repair_response(program.code, rule),
-                generator="docs",
-                model=DOCS_MODEL,
-                template_hash=OFFLINE_VERSION,
                 kind="code",
                 expected_output=printed.text if printed else None,
-                example_name=program.name,
                 family=FAMILY,
-                checked=True,
                 behaviour_check="output" if printed else _behaviour(program.code),
             )
         )

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
+
+from zigtune.generation.version import OFFLINE_VERSION
 
 #: The ``model`` value of pairs the deterministic docs generator writes.
 DOCS_MODEL = "zig-docs"
@@ -124,6 +126,11 @@ def pair_row(
         "check_code": check_code,
         "check_verdict": check_verdict,
     }
+
+
+def docs_pair(**columns: Any) -> Row:
+    """A ``pair_row`` of the offline (``docs``) generator: its model, and its version as the template hash."""
+    return pair_row(generator="docs", model=DOCS_MODEL, template_hash=OFFLINE_VERSION, **columns)
 
 
 def reject_row(

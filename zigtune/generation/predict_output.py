@@ -26,8 +26,7 @@ from zigtune.generation.execution import (
     printed_output,
     read_test_report,
 )
-from zigtune.generation.pairs import DOCS_MODEL, Row, pair_row
-from zigtune.generation.version import OFFLINE_VERSION
+from zigtune.generation.pairs import Row
 from zigtune.validation.code_extraction import check_mode
 
 FAMILY = "predict_output"
@@ -80,19 +79,12 @@ def program_answer(printed: Printed) -> str:
 
 
 def output_pair(program: Program, code: str, printed: Printed, family: str) -> Row:
-    return pair_row(
-        section_id=program.section_id,
-        breadcrumb=program.breadcrumb,
+    return program.pair(
         instruction=program_instruction(code),
         response=program_answer(printed),
-        generator="docs",
-        model=DOCS_MODEL,
-        template_hash=OFFLINE_VERSION,
         kind="concept",
         expected_output=printed.text,
-        example_name=program.name,
         family=family,
-        checked=True,
         behaviour_check="output",
         check_code=code,
         check_verdict="ok",
@@ -100,18 +92,11 @@ def output_pair(program: Program, code: str, printed: Printed, family: str) -> R
 
 
 def report_pair(program: Program, code: str, report: RunnerReport, family: str, verdict: str) -> Row:
-    return pair_row(
-        section_id=program.section_id,
-        breadcrumb=program.breadcrumb,
+    return program.pair(
         instruction=tests_instruction(code),
         response=describe_report(report),
-        generator="docs",
-        model=DOCS_MODEL,
-        template_hash=OFFLINE_VERSION,
         kind="concept",
-        example_name=program.name,
         family=family,
-        checked=True,
         behaviour_check="tests",
         check_code=code,
         check_verdict=verdict,

@@ -37,17 +37,17 @@ from zigtune.generation.execution import (
     printed_output,
     read_test_report,
 )
-from zigtune.generation.migrations import apply_edits, view_source
-from zigtune.generation.pairs import DOCS_MODEL, Row, pair_row
+from zigtune.generation.migrations import apply_edits
+from zigtune.generation.pairs import Row
 from zigtune.generation.predict_output import describe_report, output_pair, report_pair
-from zigtune.generation.version import OFFLINE_VERSION
 from zigtune.validation.code_extraction import check_mode
 from zigtune.validation.verdicts import Verdict
+from zigtune.validation.zig_syntax import view_source
 
 FAMILY = "variant"
 
 #: Variants tried per program (``run``) and per test file (``test``).
-VARIANTS_PER_PROGRAM = {"run": 8, "test": 4}
+VARIANTS_PER_PROGRAM = {"run": 12, "test": 6}
 #: Share of a program's mutation sites changed in one variant.
 MUTATED_SHARE = 0.5
 
@@ -57,6 +57,17 @@ WORDS = (
     "kelp", "lagoon", "marble", "nectar", "onyx", "pebble", "quartz", "raven", "saffron", "tundra",
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Site:
+    """A span of the code a variant may change: its text, and whether it is an ``integer`` or a ``word``."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
 # A decimal integer literal that is not part of a name, a float or a field access; `0..10` has two.
 _INTEGER = re.compile(r"(?:(?<=\.\.)|(?<![\w.]))\d+(?![\w]|\.(?!\.))")
 _EXPECT = {Verdict.COMPILE_ERROR: "compile_error", Verdict.RUNTIME_ERROR: "runtime_panic"}
@@ -65,14 +76,6 @@ _EXPECT = {Verdict.COMPILE_ERROR: "compile_error", Verdict.RUNTIME_ERROR: "runti
 _NAME_STRING = re.compile(r"(?:@(?:import|embedFile|field|hasDecl|hasField|cImport|cInclude)\s*\(|\btest)\s*$")
 # Inside a string literal: escapes and format specifiers are kept, words of three letters or more change.
 _STRING_PART = re.compile(r"\\.|\{[^{}]*\}|[A-Za-z]{3,}")
-
-
-@dataclass(frozen=True)
-class Site:
-    start: int
-    end: int
-    text: str
-    kind: str  # "integer" or "word"
 
 
 def mutation_sites(code: str) -> list[Site]:
@@ -122,19 +125,12 @@ def change_instruction(code: str, before: Printed, after: Printed) -> str:
 
 
 def change_pair(program: Program, variant: str, before: Printed, after: Printed) -> Row:
-    return pair_row(
-        section_id=program.section_id,
-        breadcrumb=program.breadcrumb,
+    return program.pair(
         instruction=change_instruction(program.code, before, after),
         response=f"```zig\n{variant}```",
-        generator="docs",
-        model=DOCS_MODEL,
-        template_hash=OFFLINE_VERSION,
         kind="code",
         expected_output=after.text,
-        example_name=program.name,
         family=FAMILY,
-        checked=True,
         behaviour_check="output",
     )
 

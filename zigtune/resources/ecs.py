@@ -30,6 +30,9 @@ from pydantic import Field
 
 from zigtune.resources import env_overrides
 
+#: What a worker is launched from: an asset's or an op's context.
+StepContext = dg.AssetExecutionContext | dg.OpExecutionContext
+
 
 class RemoteWorkerError(Exception):
     """The remote task could not run the worker or ended badly; the message is one line."""
@@ -115,11 +118,7 @@ class EcsGpuLauncher(dg.ConfigurableResource):
         return params
 
     def launch(
-        self,
-        context: dg.AssetExecutionContext | dg.OpExecutionContext,
-        module: str,
-        extras: dict[str, Any],
-        env: dict[str, str],
+        self, context: StepContext, module: str, extras: dict[str, Any], env: dict[str, str]
     ) -> PipesClientCompletedInvocation:
         """Run ``python -m <module>`` in one ECS task through Pipes; wait until it stops.
 
@@ -184,13 +183,9 @@ class _PolledCloudWatchMessageReader(PipesCloudWatchMessageReader):
 
     def add_log_reader(self, log_reader: Any) -> None:
         if isinstance(log_reader, PipesCloudWatchLogReader):
+            same = ("client", "log_group", "log_stream", "start_time", "debug_info")
             log_reader = _PolledCloudWatchLogReader(
-                client=log_reader.client,
-                log_group=log_reader.log_group,
-                log_stream=log_reader.log_stream,
-                target_stream=sys.stderr,
-                start_time=log_reader.start_time,
-                debug_info=log_reader.debug_info,
+                target_stream=sys.stderr, **{name: getattr(log_reader, name) for name in same}
             )
         super().add_log_reader(log_reader)
 

@@ -21,15 +21,7 @@ import dagster as dg
 import openai
 from pydantic import PrivateAttr
 
-from zigtune.generation.calls import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_MODEL,
-    DEFAULT_TEMPERATURE,
-    STRUCTURED_OUTPUT_VALUES,
-    CallSettings,
-    CallStats,
-    build_client,
-)
+from zigtune.generation.calls import STRUCTURED_OUTPUT_VALUES, CallSettings, CallStats, build_client
 from zigtune.generation.concurrency import TIMEOUT_CEILING_FACTOR
 
 NOVITA_BASE_URL = "https://api.novita.ai/v3/openai"
@@ -42,38 +34,18 @@ class LLMSettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class ClientSettings:
-    """Every client setting, resolved: the defaults are the original write-up's and Novita's."""
+class ClientSettings(CallSettings):
+    """Every client setting, resolved: the call settings with Novita's defaults (its pacing and list prices), and
+    the server's URL. ``structured_output`` is normalised (``on`` becomes ``json_schema``, ``text`` becomes ``off``).
+    """
 
     base_url: str = NOVITA_BASE_URL
-    model: str = DEFAULT_MODEL
-    temperature: float = DEFAULT_TEMPERATURE
-    max_tokens: int = DEFAULT_MAX_TOKENS
-    structured_output: str = "auto"
-    max_concurrency: int = 16
-    adaptive_concurrency: bool = True
     requests_per_minute: int = 1000
-    timeout_seconds: float = 120.0
-    max_retries: int = 4
-    retry_backoff_seconds: float = 1.0
     input_price_per_million: float = 0.02
     output_price_per_million: float = 0.05
 
     def call_settings(self) -> CallSettings:
-        return CallSettings(
-            model=self.model,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            structured_output=STRUCTURED_OUTPUT_VALUES[self.structured_output],
-            max_concurrency=self.max_concurrency,
-            adaptive_concurrency=self.adaptive_concurrency,
-            requests_per_minute=self.requests_per_minute,
-            timeout_seconds=self.timeout_seconds,
-            max_retries=self.max_retries,
-            retry_backoff_seconds=self.retry_backoff_seconds,
-            input_price_per_million=self.input_price_per_million,
-            output_price_per_million=self.output_price_per_million,
-        )
+        return CallSettings(**{spec.name: getattr(self, spec.name) for spec in fields(CallSettings)})
 
 
 def env_variable(field_name: str) -> str:
@@ -103,12 +75,13 @@ def resolve_settings(explicit: dict[str, Any], environ: dict[str, str] | os._Env
             values[spec.name] = explicit[spec.name]
         elif environ.get(name, "").strip():
             values[spec.name] = _parse(name, type(spec.default), environ[name])
-    settings = ClientSettings(**values)
-    if settings.structured_output not in STRUCTURED_OUTPUT_VALUES:
+    structured_output = values.get("structured_output", "auto")
+    if structured_output not in STRUCTURED_OUTPUT_VALUES:
         raise LLMSettingsError(
-            f"structured_output={settings.structured_output!r} ({env_variable('structured_output')}): "
+            f"structured_output={structured_output!r} ({env_variable('structured_output')}): "
             "use auto, json_schema, json_object or off"
         )
+    settings = ClientSettings(**values | {"structured_output": STRUCTURED_OUTPUT_VALUES[structured_output]})
     for name in ("max_concurrency", "max_tokens"):
         if getattr(settings, name) < 1:
             raise LLMSettingsError(f"{name}={getattr(settings, name)} ({env_variable(name)}): must be at least 1")

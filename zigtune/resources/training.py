@@ -21,7 +21,7 @@ from dagster._core.errors import DagsterPipesExecutionError
 
 from zigtune import settings
 from zigtune.resources import env_overrides
-from zigtune.resources.ecs import EcsGpuLauncher, RemoteWorkerError, ecs_launcher_from_env
+from zigtune.resources.ecs import EcsGpuLauncher, RemoteWorkerError, StepContext, ecs_launcher_from_env
 from zigtune.storage.artifacts import storage_env
 from zigtune.training.config import LoraSettings, TrainingConfig, TrainingConfigError
 from zigtune.training.tracking import default_tracking_uri
@@ -87,11 +87,7 @@ class TrainingExecutor(dg.ConfigurableResource, LoraSettings):
         return config
 
     def run_worker(
-        self,
-        context: dg.AssetExecutionContext | dg.OpExecutionContext,
-        module: str,
-        params: dict[str, Any],
-        env: dict[str, str] | None = None,
+        self, context: StepContext, module: str, params: dict[str, Any], env: dict[str, str] | None = None
     ) -> WorkerOutcome:
         """Run ``python -m <module>`` through Dagster Pipes and return what it sent back.
 

@@ -20,25 +20,9 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from zigtune import settings
-from zigtune.settings import (
-    S3_ARTIFACTS_PREFIX_ENV,
-    S3_BUCKET_ENV,
-    S3_ENDPOINT_URL_ENV,
-    S3_PREFIX_ENV,
-    S3_REGION_ENV,
-    STORAGE_ENV,
-    StorageConfigError,
-)
+from zigtune.settings import S3_ARTIFACTS_PREFIX_ENV, S3_BUCKET_ENV, S3_ENDPOINT_URL_ENV, S3_REGION_ENV, STORAGE_ENV
 
 DEFAULT_S3_ARTIFACTS_PREFIX = "zigtune/artifacts"
-STORAGE_ENV_VARS = (
-    STORAGE_ENV,
-    S3_BUCKET_ENV,
-    S3_PREFIX_ENV,
-    S3_ARTIFACTS_PREFIX_ENV,
-    S3_ENDPOINT_URL_ENV,
-    S3_REGION_ENV,
-)
 
 
 class ArtifactError(Exception):
@@ -158,14 +142,9 @@ class S3Artifacts:
 
 def artifact_store() -> LocalArtifacts | S3Artifacts:
     """The store the environment names (the same settings as the IO manager's)."""
-    storage = (os.environ.get(STORAGE_ENV) or "local").strip().lower()
-    if storage == "local":
+    if settings.storage() == "local":
         return LocalArtifacts()
-    if storage != "s3":
-        raise StorageConfigError(f"{STORAGE_ENV} must be 'local' or 's3', got {storage!r}")
-    bucket = os.environ.get(S3_BUCKET_ENV)
-    if not bucket:
-        raise StorageConfigError(f"{STORAGE_ENV}=s3 needs a bucket: set {S3_BUCKET_ENV}")
+    bucket = settings.s3_bucket()
     import boto3
 
     client = boto3.client(
@@ -179,7 +158,7 @@ def artifact_store() -> LocalArtifacts | S3Artifacts:
 
 def storage_env() -> dict[str, str]:
     """The storage settings that are set, for a worker that runs elsewhere (no credentials among them)."""
-    return {name: os.environ[name] for name in STORAGE_ENV_VARS if os.environ.get(name)}
+    return {name: os.environ[name] for name in settings.STORAGE_ENV_VARS if os.environ.get(name)}
 
 
 def _boto_errors() -> tuple[type[Exception], ...]:

@@ -26,14 +26,7 @@ from dagster_aws.s3.resources import S3Resource
 from upath import UPath
 
 from zigtune import settings
-from zigtune.settings import (
-    S3_BUCKET_ENV,
-    S3_ENDPOINT_URL_ENV,
-    S3_PREFIX_ENV,
-    S3_REGION_ENV,
-    STORAGE_ENV,
-    StorageConfigError,
-)
+from zigtune.settings import S3_BUCKET_ENV, S3_ENDPOINT_URL_ENV, S3_PREFIX_ENV, S3_REGION_ENV, StorageConfigError
 
 #: Key prefix inside the bucket when ``ZIGTUNE_S3_PREFIX`` is unset, so one bucket can hold other things too.
 DEFAULT_S3_PREFIX = "zigtune/assets"
@@ -119,10 +112,7 @@ class ParquetIOManager(dg.ConfigurableIOManagerFactory):
         """The storage a run will use, from the fields, then the environment."""
         if self.base_path:
             return "local"
-        value = (self.storage or os.environ.get(STORAGE_ENV) or "local").strip().lower()
-        if value not in ("local", "s3"):
-            raise StorageConfigError(f"{STORAGE_ENV} must be 'local' or 's3', got {value!r}")
-        return value  # type: ignore[return-value]
+        return settings.storage(self.storage)
 
     def create_io_manager(self, context: dg.InitResourceContext) -> UPathIOManager:
         if self.resolved_storage() == "local":
@@ -130,9 +120,7 @@ class ParquetIOManager(dg.ConfigurableIOManagerFactory):
         return self._s3_io_manager()
 
     def _s3_io_manager(self) -> S3ParquetIOManager:
-        bucket = self.s3_bucket or os.environ.get(S3_BUCKET_ENV)
-        if not bucket:
-            raise StorageConfigError(f"{STORAGE_ENV}=s3 needs a bucket: set {S3_BUCKET_ENV}")
+        bucket = settings.s3_bucket(self.s3_bucket)
         prefix = (self.s3_prefix or os.environ.get(S3_PREFIX_ENV) or DEFAULT_S3_PREFIX).strip("/")
         endpoint = self.s3_endpoint_url or os.environ.get(S3_ENDPOINT_URL_ENV) or None
         region = self.s3_region or os.environ.get(S3_REGION_ENV) or None

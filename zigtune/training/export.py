@@ -31,7 +31,7 @@ from typing import Any
 
 from zigtune.dataset.chatml import QWEN25_DEFAULT_SYSTEM
 from zigtune.training.config import TrainingError
-from zigtune.training.inference import adapter_base_model, prepare_tokenizer
+from zigtune.training.inference import adapter_base_model, load_with_adapter, prepare_tokenizer
 
 #: Stop markers of Qwen2.5's ChatML: the end of a turn, and the end of the text.
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -168,7 +168,6 @@ def _stop_ids(tokenizer: Any) -> list[int]:
 def merge(adapter_dir: Path, model_dir: Path, dtype: str = "auto") -> ExportResult:
     """Merge the adapter into its 16-bit base, save model + tokenizer + chat template, and check the logits."""
     import torch
-    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.perf_counter()
@@ -179,15 +178,8 @@ def merge(adapter_dir: Path, model_dir: Path, dtype: str = "auto") -> ExportResu
     if cuda:
         options["device_map"] = {"": torch.cuda.current_device()}
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(str(adapter_dir)))
-    try:
-        base = AutoModelForCausalLM.from_pretrained(base_model, **options)
-        model = PeftModel.from_pretrained(base, str(adapter_dir))
-    except (OSError, ValueError) as error:
-        raise ExportError(
-            f"cannot load {base_model!r} with the adapter in {adapter_dir} ({type(error).__name__}: "
-            f"{str(error).splitlines()[0][:200]}); the base model's 16-bit weights must be reachable to merge"
-        ) from error
-    model.eval()
+    hint = "the base model's 16-bit weights must be reachable to merge"
+    model = load_with_adapter(base_model, adapter_dir, options, ExportError, hint)
     adapter_logits = prompt_logits(model, tokenizer)
     merged = model.merge_and_unload()
     tied = _tie_or_untie(merged)
@@ -196,7 +188,7 @@ def merge(adapter_dir: Path, model_dir: Path, dtype: str = "auto") -> ExportResu
     partial = model_dir.with_name(model_dir.name + ".partial")
     merged.save_pretrained(str(partial))
     tokenizer.save_pretrained(str(partial))
-    del merged, model, base
+    del merged, model
     if cuda:
         torch.cuda.empty_cache()
     reloaded = AutoModelForCausalLM.from_pretrained(str(partial), **options)

@@ -71,8 +71,7 @@ def load_adapter(
         return LoadedForInference(model, prepare_tokenizer(tokenizer), torch.cuda.get_device_name(0), backend)
     if load_in_4bit and not cuda:
         raise TrainingError("load_in_4bit needs a CUDA GPU (bitsandbytes): set load_in_4bit=False on CPU")
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     options: dict[str, Any] = {"dtype": torch.bfloat16 if cuda else torch.float32}
     if cuda:
@@ -81,17 +80,29 @@ def load_adapter(
         from zigtune.training.backends import nf4_config
 
         options["quantization_config"] = nf4_config(torch.bfloat16)  # exactly as training quantised the base
+    model = load_with_adapter(base_model, adapter_dir, options, TrainingError, "check that the base model is reachable")
+    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(str(adapter_dir)))
+    return LoadedForInference(model, tokenizer, torch.cuda.get_device_name(0) if cuda else "cpu", backend)
+
+
+def load_with_adapter(
+    base_model: str, adapter_dir: Path, options: dict[str, Any], error_type: type[Exception], hint: str
+) -> Any:
+    """``base_model`` (``options`` go to ``from_pretrained``) with the LoRA adapter in ``adapter_dir`` on top, in
+    eval mode; an ``error_type`` with one line that ends in ``hint`` when either cannot be loaded."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
     try:
         base = AutoModelForCausalLM.from_pretrained(base_model, **options)
         model = PeftModel.from_pretrained(base, str(adapter_dir))
     except (OSError, ValueError) as error:
-        raise TrainingError(
+        raise error_type(
             f"cannot load {base_model!r} with the adapter in {adapter_dir} ({type(error).__name__}: "
-            f"{str(error).splitlines()[0][:200]}); check that the base model is reachable"
+            f"{str(error).splitlines()[0][:200]}); {hint}"
         ) from error
     model.eval()
-    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(str(adapter_dir)))
-    return LoadedForInference(model, tokenizer, torch.cuda.get_device_name(0) if cuda else "cpu", backend)
+    return model
 
 
 def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:

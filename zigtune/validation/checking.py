@@ -38,6 +38,16 @@ from zigtune.validation.declarations import DeclarationLister, reference_all
 from zigtune.validation.sandbox import ZIG_VERSION, BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict, disagreement, output_matches
 
+#: The columns a table keeps of each ``ExecResult`` besides its verdict: what the run printed, how long it took,
+#: and which compiler and engine gave it.
+RUN_COLUMNS = {
+    "stdout": pl.Utf8,
+    "stderr": pl.Utf8,
+    "duration_ms": pl.Float64,
+    "zig_version": pl.Utf8,
+    "engine": pl.Utf8,
+}
+
 #: ``validated_pairs`` and ``rejected_pairs``: every ``qa_pairs`` column plus what was checked and how it went.
 VALIDATED_PAIRS_SCHEMA = pl.Schema(
     {
@@ -51,11 +61,7 @@ VALIDATED_PAIRS_SCHEMA = pl.Schema(
         "unchecked_reason": pl.Utf8,  # why nothing was checked; null when something was
         "verdict": pl.Utf8,
         "passed": pl.Boolean,
-        "stdout": pl.Utf8,
-        "stderr": pl.Utf8,
-        "duration_ms": pl.Float64,
-        "zig_version": pl.Utf8,
-        "engine": pl.Utf8,
+        **RUN_COLUMNS,
     }
 )
 

@@ -276,6 +276,14 @@ def _traversable_by_others(path: Path) -> bool:
     return True
 
 
+def _probed_version(exit_code: int, stdout: str, stderr: str) -> str:
+    """What a jailed ``zig version`` printed; a SandboxError that says why when it failed."""
+    if exit_code != 0:
+        problem = setup_failure(exit_code, stderr)
+        raise SandboxError(problem or f"zig version failed in the sandbox: {stderr.strip()[:200]}")
+    return stdout.strip()
+
+
 @dataclass
 class LocalZigEngine:
     """Compile and run Zig code in the jails described in the module docstring.
@@ -442,10 +450,7 @@ class LocalZigEngine:
             raise SandboxError("the local Zig sandbox did not answer within 120 s (zig version)") from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        if finished.returncode != 0:
-            problem = setup_failure(finished.returncode, finished.stderr)
-            raise SandboxError(problem or f"zig version failed in the sandbox: {finished.stderr.strip()[:200]}")
-        self._version = finished.stdout.strip()
+        self._version = _probed_version(finished.returncode, finished.stdout, finished.stderr)
 
     async def close(self) -> None:
         """Every check cleans up after itself; only a private runs directory under the temp dir is left."""
@@ -464,10 +469,7 @@ class LocalZigEngine:
                 )
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
-            if finished.exit_code != 0:
-                problem = setup_failure(finished.exit_code, finished.stderr)
-                raise SandboxError(problem or f"zig version failed in the sandbox: {finished.stderr.strip()[:200]}")
-            self._version = finished.stdout.strip()
+            self._version = _probed_version(finished.exit_code, finished.stdout, finished.stderr)
         return self._version
 
     def _semaphore(self) -> asyncio.Semaphore:
