@@ -19,14 +19,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import torch
 
 from tests.qwen25_tokenizer import QWEN25_CHAT_TEMPLATE
 from tests.serving import Server, ask_and_compare, evaluation_cli, local_greedy, served
 from tests.tiny_model import build_model_dir
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
-pytest.importorskip("fastapi")  # transformers' serving extra (zigtune[train])
 
 HAND_SUITE = Path(__file__).parent / "data" / "hand_written_suite.jsonl"
 MAX_TOKENS = 48
