@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl  # at module level: Dagster resolves the stand-in assets' annotations here
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -105,7 +107,6 @@ def table(rows: list[Row], count: int) -> str:
 def pipeline_step(docs: Path, strategy: str, sandbox: Path) -> tuple[float, dict[str, object]]:
     """``pair_validation`` of the full reference through Dagster, empty verdict cache: (step seconds, metadata)."""
     import dagster as dg
-    import polars as pl
 
     from zigtune.assets.validation import pair_validation
     from zigtune.docs.sections import sections_frame, split_sections

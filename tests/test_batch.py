@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.snippet_corpus import BACKEND_GAP, FAULTS, break_code, corpus
-from zigtune.validation.batch import MAX_BATCH, Progress, batch_size, check_jobs
+from zigtune.validation.batch import MAX_BATCH, Progress, backend_may_matter, batch_size, check_jobs
 from zigtune.validation.batch_layout import (
     BatchJob,
     BatchMember,
@@ -34,7 +34,7 @@ from zigtune.validation.batch_layout import (
     without_comments,
 )
 from zigtune.validation.checking import analysable_codes
-from zigtune.validation.sandbox import DEFAULT_TARGET, BuildOptions, LocalZigEngine, zig_binary
+from zigtune.validation.sandbox import DEFAULT_TARGET, BuildOptions, Finished, LocalZigEngine, zig_binary
 from zigtune.validation.verdicts import Verdict
 
 STD = 'const std = @import("std");\n'
@@ -103,6 +103,30 @@ def test_names_may_matter() -> None:
     assert names_may_matter('test { _ = "{any}"; }', "main.zig")
     assert names_may_matter('test { _ = "named.P"; }', "named.zig")
     assert not names_may_matter('test { std.debug.print("{d} {s}\\n", .{ 1, "x" }); }', "main.zig")
+
+
+def test_which_run_endings_are_checked_again_with_llvm() -> None:
+    """A panic is the code's whichever backend built it: the self-hosted static binary that printed its
+    panic and whole trace and then segfaulted (as Zig 0.14.0's does) too. A bare segfault, one that names
+    itself (a stack overflow: larger frames), a timeout or another signal may be the backend's."""
+    panic = "1/1 s3_ab.main.test.oob...thread 7 panic: index out of bounds: index 5, len 3\n/w/main.zig:6:6: 0x1\n"
+    overflow = "Segmentation fault at address 0x7ffd1\n/w/main.zig:2:5: 0x1 in recurse\n"
+    ended = {
+        "abort": (Verdict.RUNTIME_ERROR, Finished(-6, "", panic)),
+        "panic then segfault": (Verdict.RUNTIME_ERROR, Finished(-11, "", panic)),
+        "error return": (Verdict.RUNTIME_ERROR, Finished(1, "", "error: NotFound\n")),
+        "failed test": (Verdict.TEST_FAILURE, Finished(1, "", "1 passed; 1 failed.\n")),
+    }
+    again = {
+        "stack overflow": (Verdict.RUNTIME_ERROR, Finished(-11, "", overflow)),
+        "panic and overflow": (Verdict.RUNTIME_ERROR, Finished(-11, "", panic + overflow)),
+        "bare segfault": (Verdict.RUNTIME_ERROR, Finished(-11, "", "")),
+        "illegal instruction after a panic": (Verdict.RUNTIME_ERROR, Finished(-4, "", panic)),
+        "timeout": (Verdict.TIMEOUT, Finished(-9, "", panic, timed_out=True)),
+        "killed": (Verdict.KILLED, Finished(-9, "", "")),
+    }
+    assert [name for name, (verdict, ran) in ended.items() if backend_may_matter(verdict, ran)] == []
+    assert [name for name, (verdict, ran) in again.items() if not backend_may_matter(verdict, ran)] == []
 
 
 # --- the files of one compile, and whose error is whose ---------------------------------------------

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import secrets
 import shutil
 import signal
@@ -133,14 +134,26 @@ class Progress:
         )
 
 
+#: The default panic handler's first line ("thread 42 panic: index out of bounds: ..."); in a test's output it
+#: follows the runner's "1/1 name..." on the same line.
+PANIC_LINE = re.compile(r"thread \d+ panic: ")
+
+
 def backend_may_matter(verdict: Verdict, ran: Finished) -> bool:
     """Could LLVM's code have ended otherwise? The self-hosted backend's code is slower and its stack
     frames larger, so a timeout, a resource limit or a signal other than a panic's abort (a stack
     overflow is a segfault) may be the backend's; a panic, an error return or a failed test is the
-    code's (safety checks are inserted before any backend sees the code)."""
+    code's (safety checks are inserted before any backend sees the code).
+
+    One segfault is a panic's: a self-hosted static musl binary that has printed its panic and the whole
+    trace ends with SIGSEGV instead of SIGABRT (Zig 0.14.0). That is the code's panic when nothing but
+    the panic handler speaks of a crash (a stack overflow prints "Segmentation fault at address")."""
     if verdict in (Verdict.TIMEOUT, Verdict.KILLED):
         return True
-    return verdict is Verdict.RUNTIME_ERROR and ran.exit_code < 0 and -ran.exit_code != signal.SIGABRT
+    if verdict is not Verdict.RUNTIME_ERROR or ran.exit_code >= 0 or -ran.exit_code == signal.SIGABRT:
+        return False
+    panicked = PANIC_LINE.search(ran.stderr) is not None and "Segmentation fault" not in ran.stderr
+    return not (-ran.exit_code == signal.SIGSEGV and panicked)
 
 
 def batch_size(count: int, concurrency: int) -> int:
