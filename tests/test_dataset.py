@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 
 import dagster as dg
 import polars as pl
@@ -328,37 +329,42 @@ def canary_slice(docs_markdown: str) -> str:
     return "".join(sections.filter(names.list.any())["text"])
 
 
+def materialize_offline(
+    stages: tuple[ModuleType, ...], docs_path: Path, zig_sandbox_root: Path, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """The assets of ``stages`` (modules of ``zigtune.assets``) on the docs at ``docs_path``, with the offline
+    generator and the real Zig engine."""
+    from zigtune.resources.llm import LLMClient
+    from zigtune.resources.zig import ZigEngine
+    from zigtune.storage.io_manager import ParquetIOManager
+
+    return dg.materialize(
+        [stage_asset for stage in stages for stage_asset in dg.load_assets_from_modules([stage])],
+        resources={
+            "io_manager": ParquetIOManager(),
+            "llm": LLMClient(),
+            "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
+        },
+        run_config={
+            "ops": {
+                "zig_docs": {"config": {"source": str(docs_path)}},
+                "qa_generation": {"config": {"generator": "docs"}},
+            }
+        },
+        instance=instance,
+    )
+
+
 def test_the_whole_chain_materializes_on_a_slice_of_the_reference(
     docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
 ) -> None:
     from zigtune.assets import dataset, docs, qa_pairs, validation
     from zigtune.assets.dataset import PREVIEW_CHARS
-    from zigtune.resources.llm import LLMClient
-    from zigtune.resources.zig import ZigEngine
-    from zigtune.storage.io_manager import ParquetIOManager
 
     docs_path = tmp_path / "slice.md"
     docs_path.write_text(canary_slice(docs_markdown), encoding="utf-8")
     with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [
-                stage_asset
-                for stage in (docs, qa_pairs, validation, dataset)
-                for stage_asset in dg.load_assets_from_modules([stage])
-            ],
-            resources={
-                "io_manager": ParquetIOManager(),
-                "llm": LLMClient(),
-                "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
-            },
-            run_config={
-                "ops": {
-                    "zig_docs": {"config": {"source": str(docs_path)}},
-                    "qa_generation": {"config": {"generator": "docs"}},
-                }
-            },
-            instance=instance,
-        )
+        result = materialize_offline((docs, qa_pairs, validation, dataset), docs_path, zig_sandbox_root, instance)
     assert result.success
     sections = pl.read_parquet(data_dir / "assets" / "doc_sections.parquet")
     pairs = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet")

@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from tests.test_dataset import materialize_offline
 from zigtune.generation.execution import CheckedProgram, Checker, checked_programs, engine_checker, read_test_report
 from zigtune.generation.implement_tests import fails_at_placeholder, functions, stub
 from zigtune.generation.migration_repair import migration_repair_pairs
@@ -191,9 +192,6 @@ def materialized(zig_sandbox_root: Path, tmp_path_factory: pytest.TempPathFactor
     if os.geteuid() != 0:
         pytest.skip("the local Zig sandbox needs root")
     from zigtune.assets import docs, qa_pairs
-    from zigtune.resources.llm import LLMClient
-    from zigtune.resources.zig import ZigEngine
-    from zigtune.storage.io_manager import ParquetIOManager
 
     root = tmp_path_factory.mktemp("offline")
     docs_path = root / "docs.md"
@@ -202,21 +200,7 @@ def materialized(zig_sandbox_root: Path, tmp_path_factory: pytest.TempPathFactor
         patch.setenv("ZIGTUNE_DATA_DIR", str(root / "data"))
         patch.delenv("NOVITA_API_KEY", raising=False)
         with dg.instance_for_test() as instance:
-            result = dg.materialize(
-                [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])],
-                resources={
-                    "io_manager": ParquetIOManager(),
-                    "llm": LLMClient(),
-                    "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
-                },
-                run_config={
-                    "ops": {
-                        "zig_docs": {"config": {"source": str(docs_path)}},
-                        "qa_generation": {"config": {"generator": "docs"}},
-                    }
-                },
-                instance=instance,
-            )
+            result = materialize_offline((docs, qa_pairs), docs_path, zig_sandbox_root, instance)
             logs = [event.user_message for event in instance.all_logs(result.run_id)]
         assert result.success
         metadata = {
