@@ -124,6 +124,23 @@ def test_validate_pairs_verdicts_and_cache(zig_sandbox_root: Path, tmp_path: Pat
     assert again_validated.equals(validated) and again_rejected.equals(rejected)
 
 
+def test_progress_lines_count_each_calls_own_cached_jobs(zig_sandbox_root: Path, tmp_path: Path) -> None:
+    """One checker (one ``CheckStats``) serves many calls, as in the offline generator: each call's first line
+    counts that call's jobs answered from the cache, not the run's running total."""
+    from zigtune.generation.execution import engine_checker, job
+    from zigtune.validation.checking import CheckStats
+
+    lines: list[str] = []
+    check = engine_checker(LocalZigEngine(zig_sandbox_root), ContentCache(tmp_path), CheckStats(), lines.append)
+    first, second = job('test { try @import("std").testing.expect(1 + 1 == 2); }\n'), job("test {}\n")
+    asyncio.run(check([first]))
+    asyncio.run(check([first, second]))
+    assert [line for line in lines if line.startswith("checking ")] == [
+        "checking 1 snippets (0 from the cache) with the fast strategy",
+        "checking 1 snippets (1 from the cache) with the fast strategy",
+    ]
+
+
 def test_sampling_fraction_marks_the_rest_unchecked(zig_sandbox_root: Path, tmp_path: Path) -> None:
     pairs = pl.DataFrame([_pair(f"p{i}", f"```zig\n{TEST_OK}// {i}\n```") for i in range(4)], schema=QA_PAIRS_SCHEMA)
     validated, rejected, stats = asyncio.run(

@@ -192,8 +192,8 @@ async def check_codes(
         for job in pending[specs[index]]:
             results[job] = result
 
-    if log is not None:
-        log(f"checking {len(specs)} snippets ({stats.cached} from the cache) with the {strategy} strategy")
+    if log is not None:  # this call's jobs: ``stats`` may add up several calls
+        log(f"checking {len(specs)} snippets ({len(results)} from the cache) with the {strategy} strategy")
     checks = [BatchJob(compiled.get(code, code), mode, options) for code, mode, options in specs]
     await check_jobs(engine, checks, strategy=strategy, log=log, on_result=record)
     return results
