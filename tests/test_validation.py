@@ -132,12 +132,13 @@ def test_progress_lines_count_each_calls_own_cached_jobs(zig_sandbox_root: Path,
 
     lines: list[str] = []
     check = engine_checker(LocalZigEngine(zig_sandbox_root), ContentCache(tmp_path), CheckStats(), lines.append)
-    first, second = job('test { try @import("std").testing.expect(1 + 1 == 2); }\n'), job("test {}\n")
-    asyncio.run(check([first]))
-    asyncio.run(check([first, second]))
+    codes = ["test {}\n", 'test { try @import("std").testing.expect(1 + 1 == 2); }\n', "pub fn main() void {}\n"]
+    for count in (1, 2, 3):  # each call adds one new job to the ones before
+        asyncio.run(check([job(code) for code in codes[:count]]))
     assert [line for line in lines if line.startswith("checking ")] == [
         "checking 1 snippets (0 from the cache) with the fast strategy",
         "checking 1 snippets (1 from the cache) with the fast strategy",
+        "checking 1 snippets (2 from the cache) with the fast strategy",
     ]
 
 
