@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.openai_server import OpenAIServer  # noqa: E402
 from zigtune.docs.sections import sections_frame, split_sections  # noqa: E402
-from zigtune.generation.calls import CallSettings, CallStats, build_client  # noqa: E402
+from zigtune.generation.calls import CallSettings, CallStats, LLMCaller, build_client  # noqa: E402
 from zigtune.generation.llm import GenerationResult, GenerationSettings, SectionInput, generate_pairs  # noqa: E402
 from zigtune.generation.prompts import PromptTemplates, load_templates  # noqa: E402
 from zigtune.storage.cache import ContentCache  # noqa: E402
@@ -53,16 +53,13 @@ def concurrent_run(
     stats = CallStats()
 
     async def run() -> GenerationResult:
-        client = build_client(base_url=server.base_url, api_key="bench", stats=stats, timeout=600)
+        client = build_client(base_url=server.base_url, api_key="bench", requests=stats.requests, timeout=600)
         try:
             return await generate_pairs(
                 sections,
-                client=client,
-                cache=ContentCache(cache_dir),
+                caller=LLMCaller(client, ContentCache(cache_dir), calls, stats),
                 templates=load_templates(),
-                calls=calls,
                 settings=settings,
-                stats=stats,
             )
         finally:
             await client.close()
@@ -171,10 +168,10 @@ def one_slot(arguments: argparse.Namespace) -> dict[str, object]:
             "wall_s": round(result.wall_seconds, 1),
             "sections_done": result.sections_sent - len(result.failures),
             "sections_failed": len(result.failures),
-            "requests_sent": result.stats.requests_sent,
-            "dropped_at_timeout": result.stats.timeouts,
+            "requests_sent": result.stats.requests.sent,
+            "dropped_at_timeout": result.stats.requests.timeouts,
             "server_work_for_gone_clients": server.abandoned,
-            "retries": result.stats.retries,
+            "retries": result.stats.requests.retries,
             "concurrency": result.stats.concurrency.as_dict() if result.stats.concurrency else {},
         }
     return report

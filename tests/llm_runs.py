@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from tests.openai_server import OpenAIServer
-from zigtune.generation.calls import CallSettings, CallStats, build_client
+from zigtune.generation.calls import CallSettings, CallStats, LLMCaller, build_client
 from zigtune.generation.code_checks import CodeChecker
 from zigtune.generation.llm import GenerationResult, GenerationSettings, SectionInput, generate_pairs
 from zigtune.generation.prompts import load_templates
@@ -33,16 +33,13 @@ def generate(
     base_url = server if isinstance(server, str) else server.base_url
 
     async def run() -> GenerationResult:
-        client = build_client(base_url=base_url, api_key=SECRET, stats=stats, timeout=600)
+        client = build_client(base_url=base_url, api_key=SECRET, requests=stats.requests, timeout=600)
         try:
             return await generate_pairs(
                 sections,
-                client=client,
-                cache=ContentCache(cache_dir),
+                caller=LLMCaller(client, ContentCache(cache_dir), call_settings, stats),
                 templates=TEMPLATES,
-                calls=call_settings,
                 settings=settings,
-                stats=stats,
                 checker=checker,
             )
         finally:

@@ -16,7 +16,7 @@ import pytest
 from tests.llm_runs import TEMPLATES, generate
 from tests.old_zig_model import PROGRAMS, REPAIR_MARKER, respond
 from tests.openai_server import OpenAIServer
-from zigtune.generation.code_checks import EngineChecker, behaviour_check, judge, stated_output
+from zigtune.generation.code_checks import EngineChecker, behaviour_check, code_feedback, stated_output
 from zigtune.generation.llm import GenerationSettings, SectionInput
 from zigtune.resources.zig import ZigEngine
 from zigtune.storage.cache import ContentCache
@@ -54,11 +54,11 @@ def test_behaviour_check_is_not_fooled_by_cheats() -> None:
     assert behaviour_check(declarations, "build-obj", None) == "none"
 
 
-def test_judge_turns_a_wrong_output_into_feedback_and_shortens_paths() -> None:
+def test_code_feedback_turns_a_wrong_output_into_feedback_and_shortens_paths() -> None:
     ran = ExecResult(Verdict.OK, 5.0, "", "41\n", "0.14.0", "local")
-    judgement = judge(ran, "run", "42")
-    assert judgement.verdict is Verdict.WRONG_OUTPUT and "printed:\n41" in judgement.feedback
-    assert judge(ran, "run", "41").passed
+    judgement = code_feedback(ran, "run", "42")
+    assert judgement.verdict is Verdict.WRONG_OUTPUT and "printed:\n41" in judgement.message
+    assert code_feedback(ran, "run", "41").passed
     failed = ExecResult(
         Verdict.COMPILE_ERROR,
         5.0,
@@ -68,7 +68,7 @@ def test_judge_turns_a_wrong_output_into_feedback_and_shortens_paths() -> None:
         "0.14.0",
         "local",
     )
-    feedback = judge(failed, "test", None).feedback
+    feedback = code_feedback(failed, "test", None).message
     assert feedback.startswith("main.zig:4:12: error: root source file struct 'mem' has no member named 'copy'")
     assert "lib/std/mem.zig:1:1: note" in feedback and "/srv/sandbox" not in feedback and "/opt/venv" not in feedback
 

@@ -47,7 +47,7 @@ def test_500_on_json_schema_falls_back_once_per_server_and_model_and_is_remember
         # One probe: the first call found the refusal and the next format alone; the other calls waited for it.
         formats = [r.response_format for r in server.requests]
         assert formats == ["json_schema"] + ["json_object"] * 8
-        assert first.stats.retries == 0 and not first.stats.failures
+        assert first.stats.requests.retries == 0 and not first.stats.failures
         assert first.stats.response_format == "json_object" and first.stats.response_format_source == "probed"
         assert dict(first.stats.format_refusals) == {"json_schema": 1}
 
@@ -237,7 +237,7 @@ def test_one_slot_server_with_one_second_replies_drops_nothing(tmp_path: Path) -
     try:
         result = generate(server, tmp_path, sections(40), max_concurrency=16, timeout_seconds=5.0)
         assert len(result.pairs) == 80 and result.failures == [] and result.rejects == []
-        assert result.stats.timeouts == 0 and result.stats.retries == 0 and server.abandoned == 0
+        assert result.stats.requests.timeouts == 0 and result.stats.requests.retries == 0 and server.abandoned == 0
         assert len(server.requests) == 40  # one request per section: nothing was sent twice
         report = result.stats.concurrency
         assert report.peak_in_flight == 16 and report.lowest_limit <= 4 and report.decreases.get("queueing", 0) >= 2
@@ -261,7 +261,7 @@ def test_without_adaptation_the_same_server_drops_requests(tmp_path: Path, adapt
             max_retries=0,
             settings=GenerationSettings(max_failed_share=1.0),
         )
-        assert result.stats.timeouts > 0 and len(result.failures) > 0
+        assert result.stats.requests.timeouts > 0 and len(result.failures) > 0
         assert {failure.reason for failure in result.failures} == {"api_timeout"}
     finally:
         server.close()

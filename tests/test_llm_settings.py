@@ -17,7 +17,7 @@ import pytest
 
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
 from zigtune.assets import docs, qa_pairs
-from zigtune.resources.llm import ClientSettings, LLMSettingsError, llm_from_env, resolve_settings
+from zigtune.resources.llm import ClientSettings, LLMClient, LLMSettingsError, llm_from_env, resolve_settings
 from zigtune.resources.zig import ZigEngine
 from zigtune.storage.io_manager import ParquetIOManager
 
@@ -42,8 +42,22 @@ def test_each_setting_comes_from_config_else_environment_else_default() -> None:
     assert settings.base_url == "http://127.0.0.1:8080/v1" and settings.structured_output == "off"
     assert settings.max_concurrency == 2 and settings.requests_per_minute == 0
     assert settings.timeout_seconds == 600.0 and settings.adaptive_concurrency is False
-    assert settings.temperature == ClientSettings.temperature  # neither: the default
+    assert settings.temperature == ClientSettings().temperature  # neither: the default
     assert resolve_settings({}, {}) == ClientSettings()
+
+
+def test_each_setting_is_one_optional_config_field_that_says_its_default_and_variable() -> None:
+    schema = LLMClient.to_config_schema().as_field().config_type
+    assert set(schema.fields) == {"api_key", *ClientSettings.model_fields}
+    for name, spec in ClientSettings.model_fields.items():
+        field = schema.fields[name]
+        assert not field.is_required and getattr(LLMClient(), name) is None  # unset: environment, else default
+        assert spec.description and field.description.startswith(spec.description)
+        assert f"Unset: NOVITA_{name.upper()}, else " in field.description
+    assert schema.fields["requests_per_minute"].description.endswith("else 1000.")  # Novita's default, not 0
+    # The values given in run config are checked like the environment's.
+    with pytest.raises(LLMSettingsError, match="max_concurrency=0: must be at least 1"):
+        LLMClient(max_concurrency=0).resolved()
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_structured_output_gives_validated_pairs(server: OpenAIServer, tmp_path:
     assert SECTION.text in request.prompt and "Zig 0.14" in request.prompt and "Expected output:" in request.prompt
     assert '{"pairs": [' in request.prompt  # the JSON format paragraph, as the schema asks
     assert result.stats.response_format == "json_schema" and result.stats.response_format_source == "probed"
-    assert result.stats.calls_made == 1 and result.stats.prompt_tokens > 0 and result.stats.completion_tokens > 0
+    assert result.stats.calls_made == 1 and result.stats.tokens.prompt > 0 and result.stats.tokens.completion > 0
 
 
 def test_messy_jsonl_in_fences(server: OpenAIServer, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_prose_only_twice_goes_to_the_reject_ledger(server: OpenAIServer, tmp_pa
 def test_429_waits_for_retry_after(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(status=429, headers={"Retry-After": "1"}))
     result = generate(server, tmp_path)
-    assert len(result.pairs) == 2 and result.stats.retries == 1 and result.stats.calls_made == 1
+    assert len(result.pairs) == 2 and result.stats.requests.retries == 1 and result.stats.calls_made == 1
     first, second = server.requests
     assert second.received_at - first.received_at >= 0.95
 
@@ -114,20 +114,20 @@ def test_429_waits_for_retry_after(server: OpenAIServer, tmp_path: Path) -> None
 def test_500_then_success(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(status=500))
     result = generate(server, tmp_path)
-    assert len(result.pairs) == 2 and result.stats.retries == 1 and len(server.requests) == 2
+    assert len(result.pairs) == 2 and result.stats.requests.retries == 1 and len(server.requests) == 2
 
 
 def test_reply_slower_than_the_timeout_is_retried(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(delay=3.0))
     result = generate(server, tmp_path, timeout_seconds=0.5)
-    assert len(result.pairs) == 2 and result.stats.retries == 1 and result.stats.timeouts == 1
+    assert len(result.pairs) == 2 and result.stats.requests.retries == 1 and result.stats.requests.timeouts == 1
 
 
 def test_failures_after_retries_are_ledgered_and_not_cached(server: OpenAIServer, tmp_path: Path) -> None:
     server.queue(Reply(status=503), Reply(status=503))
     result = generate(server, tmp_path, max_retries=1)
     assert result.pairs == [] and reasons(result) == ["api_status_503"]
-    assert result.stats.retries == 1 and dict(result.stats.failures) == {"api_status_503": 1}
+    assert result.stats.requests.retries == 1 and dict(result.stats.failures) == {"api_status_503": 1}
     again = generate(server, tmp_path, max_retries=1)
     assert len(again.pairs) == 2 and again.stats.calls_made == 1
 

@@ -33,6 +33,7 @@ from zigtune.generation.llm import (
     CallStats,
     GenerationResult,
     GenerationSettings,
+    LLMCaller,
     SectionInput,
     failure_summary,
     generate_pairs,
@@ -109,14 +110,11 @@ async def _run_llm(
     try:
         result = await generate_pairs(
             [SectionInput(r["section_id"], r["breadcrumb"], r["text"]) for r in sections.iter_rows(named=True)],
-            client=client,
-            cache=ContentCache(settings.data_dir() / "cache" / "llm"),
+            caller=LLMCaller(client, ContentCache(settings.data_dir() / "cache" / "llm"), llm.call_settings(), stats),
             templates=TEMPLATES,
-            calls=llm.call_settings(),
             settings=GenerationSettings(
                 code_repair_rounds=config.code_repair_rounds, max_failed_share=config.max_failed_share
             ),
-            stats=stats,
             checker=checker,
             progress=progress,
         )
@@ -156,7 +154,7 @@ def _json(counter: Counter[str] | dict[str, Any]) -> dg.MetadataValue:
 def _llm_metadata(llm: LLMClient, result: GenerationResult, server: str) -> dict[str, Any]:
     stats = result.stats
     llm_pairs = len(result.pairs)
-    cost = stats.cost(llm.call_settings())
+    cost = stats.tokens.cost(llm.call_settings())
     sent = result.sections_sent
     return {
         "llm_server": server,
@@ -172,16 +170,16 @@ def _llm_metadata(llm: LLMClient, result: GenerationResult, server: str) -> dict
         "llm_failure_share": round(len(result.failures) / sent, 4) if sent else 0.0,
         "llm_calls_made": stats.calls_made,
         "llm_calls_cached": stats.calls_cached,
-        "llm_requests_sent": stats.requests_sent,
-        "llm_retries": stats.retries,
+        "llm_requests_sent": stats.requests.sent,
+        "llm_retries": stats.requests.retries,
         "llm_parse_repairs": stats.parse_repairs,
-        "llm_dropped_requests": stats.timeouts,
+        "llm_dropped_requests": stats.requests.timeouts,
         "llm_failures": _json(stats.failures),
         "concurrency": dg.MetadataValue.json(stats.concurrency.as_dict() if stats.concurrency else {}),
         "code_repair": dg.MetadataValue.json(result.repair.as_dict()),
         "code_behaviour_checks": _json(result.repair.behaviour_checks),
-        "tokens_in": stats.prompt_tokens,
-        "tokens_out": stats.completion_tokens,
+        "tokens_in": stats.tokens.prompt,
+        "tokens_out": stats.tokens.completion,
         "estimated_cost_usd": round(cost, 6),
         "cost_per_llm_pair_usd": round(cost / llm_pairs, 8) if llm_pairs else 0.0,
         "llm_wall_seconds": round(result.wall_seconds, 3),
@@ -240,7 +238,7 @@ def qa_generation(
         }
         context.log.info(
             f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
-            f"concurrency {metadata['concurrency'].value}; {stats.timeouts} dropped requests"  # type: ignore[attr-defined]
+            f"concurrency {metadata['concurrency'].value}; {stats.requests.timeouts} dropped requests"  # type: ignore[attr-defined]
         )
     if generator in ("docs", "both"):  # after the LLM calls: a killed run has its answers cached first
         zig_stats = CheckStats()

@@ -249,15 +249,15 @@ class OpenAIBackend:
     ) -> tuple[list[Completion], GenerationStats]:
         import openai
 
-        from zigtune.generation.calls import CallStats, build_client
+        from zigtune.generation.calls import RequestCounts, build_client
 
-        calls = CallStats()
+        requests = RequestCounts()
         client = build_client(
             base_url=self.base_url,
             api_key=self.api_key,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
-            stats=calls,
+            requests=requests,
         )
         semaphore = asyncio.Semaphore(self.concurrency)
         stats = GenerationStats(device=f"server {self.base_url}")
@@ -305,5 +305,5 @@ class OpenAIBackend:
         finally:
             await client.close()
         stats.new_tokens = tokens
-        stats.requests = calls.requests_sent
+        stats.requests = requests.sent
         return completions, stats

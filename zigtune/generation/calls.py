@@ -34,6 +34,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import openai
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from zigtune.generation.concurrency import AdaptiveLimit, ConcurrencyReport
 from zigtune.generation.parsing import PAIRS_JSON_SCHEMA
@@ -71,23 +72,72 @@ MAX_RETRY_AFTER_S = 120.0
 MAX_BACKOFF_S = 60.0
 
 
-@dataclass(frozen=True)
-class CallSettings:
-    """How calls are made: the model's parameters and the client's limits."""
+class CallSettings(BaseModel):
+    """How calls are made: the model's parameters and the client's limits. Each setting is declared here, once:
+    the ``llm`` resource's config fields are made from these (``zigtune/resources/llm.py``), and pydantic checks
+    the values, whether they come from run config or from ``NOVITA_*`` variables."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
 
     model: str = DEFAULT_MODEL
-    temperature: float = DEFAULT_TEMPERATURE
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    """The model name as the server knows it (the original's Llama 3.1 8B Instruct)."""
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0.0)
+    """Sampling temperature (the original's)."""
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
+    """Reply budget per call (the original's)."""
     structured_output: StructuredOutput = "auto"
-    max_concurrency: int = 16
+    """``auto``: json_schema, else json_object, else plain JSONL, probed once per server and model.
+    ``json_schema`` (or ``on``), ``json_object`` or ``off`` (or ``text``: plain JSONL) to fix it."""
+    max_concurrency: int = Field(16, ge=1)
+    """Requests in flight at the start; fewer when the server shows it is overloaded."""
     adaptive_concurrency: bool = True
-    requests_per_minute: int = 0
-    """0: no client-side pacing (the server's 429s are still honoured)."""
-    timeout_seconds: float = 120.0
-    max_retries: int = 4
-    retry_backoff_seconds: float = 1.0
-    input_price_per_million: float = 0.0
-    output_price_per_million: float = 0.0
+    """Back off on timeouts, 429s, 5xx and queueing; false keeps ``max_concurrency`` fixed."""
+    requests_per_minute: int = Field(0, ge=0)
+    """Client-side pacing of request starts (0: none; the server's 429s are still honoured)."""
+    timeout_seconds: float = Field(120.0, gt=0.0)
+    """Per request while nothing is known; it grows to 4x the slowest recent reply."""
+    max_retries: int = Field(4, ge=0)
+    """Retries of a timeout, 429, 5xx or dropped connection."""
+    retry_backoff_seconds: float = Field(1.0, ge=0.0)
+    """First wait before a retry when the server names none; doubles each time."""
+    input_price_per_million: float = Field(0.0, ge=0.0)
+    """USD per million prompt tokens."""
+    output_price_per_million: float = Field(0.0, ge=0.0)
+    """USD per million completion tokens."""
+
+    @field_validator("structured_output", mode="before")
+    @classmethod
+    def _structured_output(cls, value: object) -> StructuredOutput:
+        if not isinstance(value, str) or value not in STRUCTURED_OUTPUT_VALUES:
+            raise ValueError("use auto, json_schema, json_object or off")
+        return STRUCTURED_OUTPUT_VALUES[value]
+
+
+@dataclass
+class RequestCounts:
+    """The HTTP requests of the calls: every one sent (first tries and retries alike), the retries, and the
+    requests abandoned at their timeout (the dropped requests)."""
+
+    sent: int = 0
+    retries: int = 0
+    timeouts: int = 0
+
+    def on_request(self, request: Any) -> None:
+        """httpx request hook: every request that goes out."""
+        self.sent += 1
+
+
+@dataclass
+class TokenUsage:
+    """The tokens the server billed for the calls made (an answer from the cache costs nothing)."""
+
+    prompt: int = 0
+    completion: int = 0
+
+    def cost(self, settings: CallSettings) -> float:
+        return (
+            self.prompt * settings.input_price_per_million + self.completion * settings.output_price_per_million
+        ) / 1_000_000
 
 
 @dataclass
@@ -96,30 +146,16 @@ class CallStats:
 
     calls_made: int = 0
     calls_cached: int = 0
-    requests_sent: int = 0
-    retries: int = 0
-    timeouts: int = 0
-    """Requests abandoned at their timeout: the dropped requests."""
     parse_repairs: int = 0
     """Replies that held no pair and were asked for again."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    requests: RequestCounts = field(default_factory=RequestCounts)
+    tokens: TokenUsage = field(default_factory=TokenUsage)
     failures: Counter[str] = field(default_factory=Counter)
     """Calls that still failed after their retries, by reason."""
     format_refusals: Counter[str] = field(default_factory=Counter)
     response_format: ResponseFormat | None = None
     response_format_source: str = ""
     concurrency: ConcurrencyReport | None = None
-
-    def on_request(self, request: Any) -> None:
-        """httpx request hook: every request that goes out, first tries and retries alike."""
-        self.requests_sent += 1
-
-    def cost(self, settings: CallSettings) -> float:
-        return (
-            self.prompt_tokens * settings.input_price_per_million
-            + self.completion_tokens * settings.output_price_per_million
-        ) / 1_000_000
 
 
 class LLMCallError(Exception):
@@ -136,9 +172,9 @@ class _FormatRefusedError(Exception):
 
 
 def build_client(
-    *, base_url: str, api_key: str, stats: CallStats, timeout: float, max_retries: int = 0
+    *, base_url: str, api_key: str, requests: RequestCounts, timeout: float, max_retries: int = 0
 ) -> openai.AsyncOpenAI:
-    """An ``AsyncOpenAI`` whose requests are counted into ``stats``.
+    """An ``AsyncOpenAI`` whose requests are counted into ``requests``.
 
     ``LLMCaller`` retries by itself and enforces a latency-sized timeout, so it wants ``max_retries=0``
     and ``timeout`` only as a backstop; callers that send requests directly (evaluation) may leave the
@@ -146,7 +182,7 @@ def build_client(
     """
 
     async def count(request: Any) -> None:
-        stats.on_request(request)
+        requests.on_request(request)
 
     http_client = openai.DefaultAsyncHttpxClient(event_hooks={"request": [count]})
     return openai.AsyncOpenAI(
@@ -397,8 +433,8 @@ class LLMCaller:
             "completion_tokens": usage.completion_tokens if usage else 0,
             "format": request.get("response_format", {}).get("type", "text"),
         }
-        self.stats.prompt_tokens += answer["prompt_tokens"]
-        self.stats.completion_tokens += answer["completion_tokens"]
+        self.stats.tokens.prompt += answer["prompt_tokens"]
+        self.stats.tokens.completion += answer["completion_tokens"]
         self.cache.put(key, answer)
         return answer
 
@@ -408,7 +444,7 @@ class LLMCaller:
             if self.stopped:
                 raise LLMCallError("stopped", "not sent: the run had already failed")
             if attempt:
-                self.stats.retries += 1
+                self.stats.requests.retries += 1
             started = time.monotonic()
             try:
                 return await self._send_once(request, priority)
@@ -453,10 +489,10 @@ class LLMCaller:
                     self.limit.watch(request_id, started, deadline)
                     completion = await self.client.chat.completions.create(**request)
             except TimeoutError:
-                self.stats.timeouts += 1
+                self.stats.requests.timeouts += 1
                 raise TimeoutError(f"no reply within {time.monotonic() - started:.1f} s (timeout)") from None
             except openai.APITimeoutError:
-                self.stats.timeouts += 1
+                self.stats.requests.timeouts += 1
                 raise
         finally:
             self.limit.unwatch(request_id)

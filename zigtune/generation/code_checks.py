@@ -6,8 +6,9 @@
   with its output stated, where that output is not simply string literals of the code), or ``none``:
   code that only has to compile. An empty ``test {}`` or a program that prints the text it claims is
   no check of anything, so both count as ``none``.
-- ``judge``: the verdict of one check as validation will give it (wrong output included), and the
-  feedback text sent to the model: the compiler's or the program's words, cut to a size a prompt holds.
+- ``code_feedback``: the verdict of one check as validation will give it (wrong output included), and the
+  message sent to the model: the compiler's or the program's words, cut to a size a prompt holds. (The
+  evaluation's ``judge`` is another question: does a solution pass a task's hidden check.)
 - ``EngineChecker``: checks through ``validation.checking.check_codes`` and the verdict cache, so
   validation later finds every final verdict already computed. No dagster here.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats, Engine, check_codes
@@ -67,10 +68,11 @@ def behaviour_check(code: str, mode: str, expected_output: str | None) -> Behavi
     return "none"
 
 
-@dataclass(frozen=True)
-class Judgement:
+class CodeFeedback(NamedTuple):
+    """One check as the repair loop sees it: the verdict, and the message to show the model ("" when it passed)."""
+
     verdict: Verdict
-    feedback: str
+    message: str
 
     @property
     def passed(self) -> bool:
@@ -87,18 +89,18 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_FEEDBACK_CHARS else text[:MAX_FEEDBACK_CHARS] + "\n[... cut]"
 
 
-def judge(result: ExecResult, mode: str, expected_output: str | None) -> Judgement:
+def code_feedback(result: ExecResult, mode: str, expected_output: str | None) -> CodeFeedback:
     """The verdict validation will give this result, and what to tell the model about it."""
     ran = result.verdict is Verdict.OK and mode == "run"
     if ran and expected_output is not None and not output_matches(expected_output, result.stdout, result.stderr):
         printed = (result.stdout + result.stderr).strip()
-        return Judgement(
+        return CodeFeedback(
             Verdict.WRONG_OUTPUT,
             _cut(f"The program printed:\n{printed}\n\nbut the expected output stated is:\n{expected_output.strip()}"),
         )
     if result.verdict is Verdict.OK:
-        return Judgement(Verdict.OK, "")
-    return Judgement(result.verdict, _cut(result.stderr or result.stdout or result.verdict.value))
+        return CodeFeedback(Verdict.OK, "")
+    return CodeFeedback(result.verdict, _cut(result.stderr or result.stdout or result.verdict.value))
 
 
 class EngineChecker:

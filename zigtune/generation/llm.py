@@ -30,8 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import openai
-
 from zigtune.generation.calls import (
     CallSettings,
     CallStats,
@@ -41,12 +39,11 @@ from zigtune.generation.calls import (
     build_client,
     describe_failure,
 )
-from zigtune.generation.code_checks import CodeChecker, Judgement, behaviour_check, judge, stated_output
+from zigtune.generation.code_checks import CodeChecker, CodeFeedback, behaviour_check, code_feedback, stated_output
 from zigtune.generation.pairs import pair_row, reject_row
 from zigtune.generation.parsing import ParsedReply, Problem, QAPair, parse_reply
 from zigtune.generation.prompts import PromptTemplates
 from zigtune.generation.screening import Screen, build_screen
-from zigtune.storage.cache import ContentCache
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.verdicts import Verdict
 
@@ -241,16 +238,16 @@ async def _settle(
     repair.code_pairs += 1
     mode = check_mode(code)
     if run.checker is not None:
-        judgement = judge(await run.checker(code, mode), mode, expected)
+        feedback = code_feedback(await run.checker(code, mode), mode, expected)
         repair.checked += 1
-        if judgement.passed:
+        if feedback.passed:
             repair.passed_first_try += 1
-        elif judgement.verdict is Verdict.SANDBOX_ERROR:
+        elif feedback.verdict is Verdict.SANDBOX_ERROR:
             repair.engine_faults += 1  # the engine's fault, not the code's: nothing to ask the model
         else:
             repair.failed_first_try += 1
             conversation = _conversation(messages, ("assistant", reply))
-            repaired = await _repair(run, state, pair, [(code, judgement)], expected, conversation, priority)
+            repaired = await _repair(run, state, pair, [(code, feedback)], expected, conversation, priority)
             if repaired is not None:
                 return repaired
             repair.unrecovered += 1
@@ -262,7 +259,7 @@ async def _repair(
     run: _Run,
     state: _Section,
     pair: QAPair,
-    failing: list[tuple[str, Judgement]],
+    failing: list[tuple[str, CodeFeedback]],
     expected: str | None,
     conversation: Messages,
     priority: int,
@@ -275,10 +272,10 @@ async def _repair(
     for round_number in range(1, run.settings.code_repair_rounds + 1):
 
         def repair_for(
-            response_format: ResponseFormat, judgement: Judgement = failing[-1][1], before: Messages = conversation
+            response_format: ResponseFormat, feedback: CodeFeedback = failing[-1][1], before: Messages = conversation
         ) -> Messages:
             prompt = run.templates.render_code_repair(
-                pair.instruction, judgement.verdict.value, judgement.feedback, response_format
+                pair.instruction, feedback.verdict.value, feedback.message, response_format
             )
             return _conversation(before, ("user", prompt))
 
@@ -294,20 +291,20 @@ async def _repair(
             return None
         stated = stated_output(fixed.response) or expected
         mode = check_mode(code)
-        judgement = judge(await run.checker(code, mode), mode, stated)
-        if judgement.passed:
+        feedback = code_feedback(await run.checker(code, mode), mode, stated)
+        if feedback.passed:
             run.repair.recovered_in_round[round_number] += 1
             run.repair.behaviour_checks[behaviour_check(code, mode, stated)] += 1
             rows = [state.pair(pair.instruction, fixed.response, stated)]
             fix_output = stated if mode == "run" else None
             for broken, why in failing:
                 instruction, response = run.templates.render_fix_pair(
-                    broken, why.verdict.value, why.feedback, code, fix_output
+                    broken, why.verdict.value, why.message, code, fix_output
                 )
                 rows.append(state.pair(instruction, response, fix_output, "code"))
                 run.repair.fix_pairs += 1
             return QAPair(instruction=pair.instruction, response=fixed.response), rows
-        failing.append((code, judgement))
+        failing.append((code, feedback))
         conversation = _conversation(repair_for(answer.get("format", "text")), ("assistant", answer["content"]))
     return None
 
@@ -360,23 +357,19 @@ async def _generate_section(run: _Run, state: _Section) -> None:
 async def generate_pairs(
     sections: Sequence[SectionInput],
     *,
-    client: openai.AsyncOpenAI,
-    cache: ContentCache,
+    caller: LLMCaller,
     templates: PromptTemplates,
-    calls: CallSettings,
     settings: GenerationSettings | None = None,
-    stats: CallStats | None = None,
     checker: CodeChecker | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
-    """Pairs from every section over ``min_section_chars``, in section order whatever order calls end in."""
+    """Pairs from every section over ``min_section_chars``, in section order whatever order calls end in; the
+    calls' costs are counted in ``caller.stats``."""
     settings = settings or GenerationSettings()
-    stats = stats or CallStats()
     started = time.monotonic()
-    caller = LLMCaller(client, cache, calls, stats)
     run = _Run(caller, templates, settings, build_screen(templates), checker, RepairStats())
     eligible = [s for s in sections if len(s.text.strip()) > settings.min_section_chars]
-    states = [_Section(section, calls.model, templates.hash) for section in eligible]
+    states = [_Section(section, caller.settings.model, templates.hash) for section in eligible]
     failed = 0
     done = 0
 
@@ -398,7 +391,7 @@ async def generate_pairs(
     return GenerationResult(
         pairs=[row for state in states for row in state.pairs],
         rejects=[row for state in states for row in state.rejects],
-        stats=stats,
+        stats=caller.stats,
         repair=run.repair,
         sections_seen=len(sections),
         sections_skipped=len(sections) - len(eligible),
@@ -429,6 +422,7 @@ __all__ = [
     "GenerationResult",
     "GenerationSettings",
     "LLMCallError",
+    "LLMCaller",
     "Problem",
     "SectionInput",
     "build_client",

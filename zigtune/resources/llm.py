@@ -14,132 +14,107 @@ the UI or metadata (``api_key`` may also be set to ``dg.EnvVar("...")``; never t
 """
 
 import os
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal, get_origin
 
 import dagster as dg
 import openai
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr, ValidationError, create_model
 
-from zigtune.generation.calls import STRUCTURED_OUTPUT_VALUES, CallSettings, CallStats, build_client
+from zigtune.generation.calls import CallSettings, CallStats, build_client
 from zigtune.generation.concurrency import TIMEOUT_CEILING_FACTOR
 
 NOVITA_BASE_URL = "https://api.novita.ai/v3/openai"
 API_KEY_ENV = "NOVITA_API_KEY"
 ENV_PREFIX = "NOVITA_"
+#: How a pydantic error type reads in a one-line settings error.
+_PROBLEMS = {
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_parsing": "expected a number",
+    "bool_parsing": "use true or false",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+}
 
 
 class LLMSettingsError(ValueError):
     """A client setting (from the environment or run config) that cannot be used."""
 
 
-@dataclass(frozen=True)
 class ClientSettings(CallSettings):
     """Every client setting, resolved: the call settings with Novita's defaults (its pacing and list prices), and
     the server's URL. ``structured_output`` is normalised (``on`` becomes ``json_schema``, ``text`` becomes ``off``).
     """
 
     base_url: str = NOVITA_BASE_URL
-    requests_per_minute: int = 1000
-    input_price_per_million: float = 0.02
-    output_price_per_million: float = 0.05
-
-    def call_settings(self) -> CallSettings:
-        return CallSettings(**{spec.name: getattr(self, spec.name) for spec in fields(CallSettings)})
+    """The API root (default: Novita's); e.g. ``http://localhost:8000/v1`` for a local vLLM server."""
+    requests_per_minute: int = Field(1000, ge=0)
+    """Client-side pacing of request starts: your account's limit (0: no pacing)."""
+    input_price_per_million: float = Field(0.02, ge=0.0)
+    """USD per million prompt tokens (Novita's list price for the default model when written)."""
+    output_price_per_million: float = Field(0.05, ge=0.0)
+    """USD per million completion tokens (Novita's list price when written)."""
 
 
 def env_variable(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
 
 
-def _parse(name: str, kind: type, text: str) -> Any:
-    if kind is bool:
-        lowered = text.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise LLMSettingsError(f"{name}={text!r}: use true or false")
+def _problem(error: ValidationError) -> tuple[str, str]:
+    """The first bad setting's name, and what is wrong with it in words."""
+    first = error.errors()[0]
+    context = first.get("ctx", {})
+    if first["type"] == "value_error":
+        return str(first["loc"][0]), str(context["error"])
+    return str(first["loc"][0]), _PROBLEMS.get(first["type"], first["msg"]).format(**context)
+
+
+def resolve_settings(explicit: Mapping[str, Any], environ: Mapping[str, str]) -> ClientSettings:
+    """Each setting from ``explicit`` (run config) if given, else ``NOVITA_<FIELD>``, else the default; a bad
+    value is one line naming where it came from."""
+    given: dict[str, tuple[str, Any]] = {}  # setting -> (where it came from, the value as given)
+    for name in ClientSettings.model_fields:
+        if explicit.get(name) is not None:
+            given[name] = (name, explicit[name])
+        elif environ.get(env_variable(name), "").strip():
+            given[name] = (env_variable(name), environ[env_variable(name)].strip())
     try:
-        return kind(text.strip())
-    except ValueError:
-        raise LLMSettingsError(f"{name}={text!r}: expected {'an integer' if kind is int else 'a number'}") from None
+        return ClientSettings(**{name: value for name, (_, value) in given.items()})
+    except ValidationError as error:
+        name, problem = _problem(error)
+        where, value = given[name]
+        raise LLMSettingsError(f"{where}={value!r}: {problem}") from None
 
 
-def resolve_settings(explicit: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> ClientSettings:
-    """Each setting from ``explicit`` (run config) if given, else ``NOVITA_<FIELD>``, else the default."""
-    values: dict[str, Any] = {}
-    for spec in fields(ClientSettings):
-        name = env_variable(spec.name)
-        if explicit.get(spec.name) is not None:
-            values[spec.name] = explicit[spec.name]
-        elif environ.get(name, "").strip():
-            values[spec.name] = _parse(name, type(spec.default), environ[name])
-    structured_output = values.get("structured_output", "auto")
-    if structured_output not in STRUCTURED_OUTPUT_VALUES:
-        raise LLMSettingsError(
-            f"structured_output={structured_output!r} ({env_variable('structured_output')}): "
-            "use auto, json_schema, json_object or off"
+def _shown(value: object) -> str:
+    return f"``{value}``" if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _optional_fields() -> dict[str, Any]:
+    """Each client setting as a config field that may be left unset (``None``: from the environment, else the
+    default), described by the setting's own words, its default and its variable."""
+    return {
+        name: (
+            (str if get_origin(spec.annotation) is Literal else spec.annotation) | None,  # aliases such as ``on``
+            Field(None, description=f"{spec.description} Unset: {env_variable(name)}, else {_shown(spec.default)}."),
         )
-    settings = ClientSettings(**values | {"structured_output": STRUCTURED_OUTPUT_VALUES[structured_output]})
-    for name in ("max_concurrency", "max_tokens"):
-        if getattr(settings, name) < 1:
-            raise LLMSettingsError(f"{name}={getattr(settings, name)} ({env_variable(name)}): must be at least 1")
-    if settings.timeout_seconds <= 0:
-        raise LLMSettingsError(f"timeout_seconds={settings.timeout_seconds}: must be positive")
-    return settings
+        for name, spec in ClientSettings.model_fields.items()
+    }
 
 
-class LLMClient(dg.ConfigurableResource):
+class _LLMClientResource(dg.ConfigurableResource):
     """An OpenAI-compatible chat-completions endpoint, with adaptive concurrency, retries and prices.
 
     Leave a field unset to take it from ``NOVITA_<FIELD>`` (``NOVITA_BASE_URL``, ``NOVITA_MODEL``,
     ``NOVITA_STRUCTURED_OUTPUT``, ``NOVITA_MAX_CONCURRENCY``, ...) or else the default; the key comes
-    from ``NOVITA_API_KEY``. Setting one field in run config leaves the others as they were.
+    from ``NOVITA_API_KEY``. Setting one field in run config leaves the others as they were. The other
+    fields are the settings of ``ClientSettings``, made into optional config fields below.
     """
 
-    base_url: str | None = None
-    """The API root; e.g. ``http://localhost:8000/v1`` for a local vLLM server. Default: Novita."""
-
-    api_key: str | None = None
-    """Leave unset (read from ``NOVITA_API_KEY`` at run time) or ``dg.EnvVar(...)``; never a literal key."""
-
-    model: str | None = None
-    """The model name as the server knows it (default ``meta-llama/llama-3.1-8b-instruct``, the original's)."""
-
-    temperature: float | None = None
-    """Sampling temperature (default 0.7, the original's)."""
-
-    max_tokens: int | None = None
-    """Reply budget per call (default 8192, the original's)."""
-
-    structured_output: str | None = None
-    """``auto`` (default): json_schema, else json_object, else plain JSONL, probed once per server and model.
-    ``json_schema``, ``json_object`` or ``off`` (plain JSONL) to fix it."""
-
-    max_concurrency: int | None = None
-    """Requests in flight at the start (default 16); fewer when the server shows it is overloaded."""
-
-    adaptive_concurrency: bool | None = None
-    """Back off on timeouts, 429s, 5xx and queueing (default true); false keeps ``max_concurrency`` fixed."""
-
-    requests_per_minute: int | None = None
-    """Client-side pacing of request starts; your account's limit (default 1000; 0: no pacing)."""
-
-    timeout_seconds: float | None = None
-    """Per request while nothing is known (default 120); it grows to 4x the slowest recent reply."""
-
-    max_retries: int | None = None
-    """Retries of a timeout, 429, 5xx or dropped connection (default 4)."""
-
-    retry_backoff_seconds: float | None = None
-    """First wait before a retry when the server names none (default 1); doubles each time."""
-
-    input_price_per_million: float | None = None
-    """USD per million prompt tokens (default 0.02: Novita's list price for the default model when written)."""
-
-    output_price_per_million: float | None = None
-    """USD per million completion tokens (default 0.05: Novita's list price when written)."""
+    api_key: str | None = Field(
+        None, description="Leave unset (read from NOVITA_API_KEY at run time) or dg.EnvVar(...); never a literal key."
+    )
 
     _resolved: ClientSettings | None = PrivateAttr(default=None)
 
@@ -153,8 +128,7 @@ class LLMClient(dg.ConfigurableResource):
         """The settings this run uses (config, else environment, else default)."""
         if self._resolved is not None:
             return self._resolved
-        explicit = {spec.name: getattr(self, spec.name) for spec in fields(ClientSettings)}
-        return resolve_settings(explicit, os.environ)
+        return resolve_settings({name: getattr(self, name) for name in ClientSettings.model_fields}, os.environ)
 
     def _key(self) -> str | None:
         return self.api_key or os.environ.get(API_KEY_ENV) or None
@@ -164,7 +138,7 @@ class LLMClient(dg.ConfigurableResource):
         return bool(self._key())
 
     def call_settings(self) -> CallSettings:
-        return self.resolved().call_settings()
+        return self.resolved()
 
     def client(self, stats: CallStats) -> openai.AsyncOpenAI:
         """A fresh async client (one per event loop) whose requests are counted into ``stats``."""
@@ -175,11 +149,21 @@ class LLMClient(dg.ConfigurableResource):
         return build_client(
             base_url=settings.base_url,
             api_key=key,
-            stats=stats,
+            requests=stats.requests,
             timeout=settings.timeout_seconds * TIMEOUT_CEILING_FACTOR,
         )
 
 
-def llm_from_env() -> LLMClient:
+#: The ``llm`` resource: ``api_key`` and one optional field per client setting (see ``_optional_fields``).
+LLMClient = create_model(
+    "LLMClient",
+    __base__=_LLMClientResource,
+    __module__=__name__,
+    __doc__=_LLMClientResource.__doc__,
+    **_optional_fields(),
+)
+
+
+def llm_from_env() -> _LLMClientResource:
     """The default resource: every setting from ``NOVITA_*`` at run time (see the module docstring)."""
     return LLMClient()
