@@ -33,7 +33,7 @@ from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.contamination import mark_seen, normalise
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.eval_split import eval_split_suite
-from zigtune.evaluation.generation import OpenAIBackend
+from zigtune.evaluation.replies import OpenAIBackend
 from zigtune.evaluation.scoring import BASE, FINE_TUNED, ModelStamp
 from zigtune.evaluation.steps import prompts_of, training_texts
 from zigtune.evaluation.suite import Suite, SuiteTask, load_suite

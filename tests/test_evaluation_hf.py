@@ -16,7 +16,7 @@ import pytest
 from tests.test_evaluation import HAND_SUITE, _split, dataset_files, reference  # noqa: F401 (fixtures)
 from tests.tiny_model import build_model_dir
 from zigtune.evaluation.decoding import Decoding
-from zigtune.evaluation.generation import Prompt, generate_batched
+from zigtune.evaluation.replies import Prompt, generate_batched
 from zigtune.evaluation.scoring import BASE, FINE_TUNED
 from zigtune.evaluation.steps import load_suites, prompts_of, system_turns
 

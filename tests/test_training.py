@@ -239,7 +239,7 @@ def test_lora_model_trains_saves_and_tracks(
     from transformers import AutoModelForCausalLM
 
     from zigtune.evaluation.decoding import Decoding
-    from zigtune.evaluation.generation import Prompt, generate_batched
+    from zigtune.evaluation.replies import Prompt, generate_batched
     from zigtune.training.inference import chat_prompt, load_adapter
 
     loaded = load_adapter(adapter)

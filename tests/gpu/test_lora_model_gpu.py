@@ -73,7 +73,7 @@ def test_unsloth_small_qwen2_end_to_end(tmp_path: Path, data_dir: Path) -> None:
     assert len(losses) == 36 and sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 1.0, losses
 
     from zigtune.evaluation.decoding import Decoding
-    from zigtune.evaluation.generation import Prompt, generate_batched
+    from zigtune.evaluation.replies import Prompt, generate_batched
     from zigtune.training.inference import load_adapter
 
     loaded = load_adapter(row["adapter_dir"], backend="hf")

@@ -2,6 +2,7 @@
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -60,6 +61,54 @@ def _preview(build: DatasetBuild, rows: int) -> str:
     return "\n\n".join(blocks)
 
 
+def _dataset_metadata(
+    build: DatasetBuild,
+    funnel: Funnel,
+    files: pl.DataFrame,
+    location: str,
+    config: ChatmlDatasetConfig,
+    tasks_checked: int,
+) -> dict[str, Any]:
+    rows = dict(zip(files["split"], files["rows"], strict=True))
+    return {
+        "directory": dg.MetadataValue.path(location),
+        "train_path": dg.MetadataValue.path(join(location, "train.jsonl")),
+        "eval_path": dg.MetadataValue.path(join(location, "eval.jsonl")),
+        "card": dg.MetadataValue.path(join(location, "README.md")),
+        "train_rows": rows[TRAIN],
+        "eval_rows": rows[EVAL],
+        "train_sections": int(files["sections"][0]),
+        "eval_sections": int(files["sections"][1]),
+        "duplicates_removed": build.duplicates.height,
+        "duplicates_by_reason": dg.MetadataValue.json(build.dedup_counts),
+        "evaluation_tasks_checked": tasks_checked,
+        "contaminated_removed": build.contaminated.height,
+        "pairs_by_family": dg.MetadataValue.json(dict(build.rows.group_by("family").len().sort("family").iter_rows())),
+        "family_yield": dg.MetadataValue.md(markdown_table(funnel.family_yield))
+        if funnel.family_yield is not None
+        else "",
+        "yield": dg.MetadataValue.json(
+            {
+                "sections": funnel.sections,
+                "pairs": funnel.pairs,
+                "checked_passed": funnel.validated,
+                "checked_rejected": funnel.rejected,
+                "unchecked": funnel.unchecked,
+                "unchecked_kept": funnel.unchecked_kept,
+                "deduplicated": funnel.deduplicated,
+            }
+        ),
+        "checked_passed": funnel.validated,
+        "rejected": funnel.rejected,
+        "unchecked": funnel.unchecked,
+        "unchecked_kept": funnel.unchecked_kept,
+        "zig_version": ", ".join(funnel.zig_versions),
+        "seed": config.seed,
+        "eval_fraction": config.eval_fraction,
+        "preview": dg.MetadataValue.md(_preview(build, config.preview_rows)),
+    }
+
+
 @dg.asset(group_name="dataset", kinds={"jsonl", "parquet"}, code_version=CODE_VERSION)
 def chatml_dataset(
     context: dg.AssetExecutionContext,
@@ -111,46 +160,5 @@ def chatml_dataset(
         pl.Series(column, [join(location, Path(path).name) for path in files[column]], dtype=pl.Utf8)
         for column in ("path", "provenance_path")
     )
-    return dg.Output(
-        files,
-        data_version=dg.DataVersion(version),
-        metadata={
-            "directory": dg.MetadataValue.path(location),
-            "train_path": dg.MetadataValue.path(join(location, "train.jsonl")),
-            "eval_path": dg.MetadataValue.path(join(location, "eval.jsonl")),
-            "card": dg.MetadataValue.path(join(location, "README.md")),
-            "train_rows": rows[TRAIN],
-            "eval_rows": rows[EVAL],
-            "train_sections": int(files["sections"][0]),
-            "eval_sections": int(files["sections"][1]),
-            "duplicates_removed": build.duplicates.height,
-            "duplicates_by_reason": dg.MetadataValue.json(build.dedup_counts),
-            "evaluation_tasks_checked": len(tasks),
-            "contaminated_removed": build.contaminated.height,
-            "pairs_by_family": dg.MetadataValue.json(
-                dict(build.rows.group_by("family").len().sort("family").iter_rows())
-            ),
-            "family_yield": dg.MetadataValue.md(markdown_table(funnel.family_yield))
-            if funnel.family_yield is not None
-            else "",
-            "yield": dg.MetadataValue.json(
-                {
-                    "sections": funnel.sections,
-                    "pairs": funnel.pairs,
-                    "checked_passed": funnel.validated,
-                    "checked_rejected": funnel.rejected,
-                    "unchecked": funnel.unchecked,
-                    "unchecked_kept": funnel.unchecked_kept,
-                    "deduplicated": funnel.deduplicated,
-                }
-            ),
-            "checked_passed": funnel.validated,
-            "rejected": funnel.rejected,
-            "unchecked": funnel.unchecked,
-            "unchecked_kept": funnel.unchecked_kept,
-            "zig_version": ", ".join(funnel.zig_versions),
-            "seed": config.seed,
-            "eval_fraction": config.eval_fraction,
-            "preview": dg.MetadataValue.md(_preview(build, config.preview_rows)),
-        },
-    )
+    metadata = _dataset_metadata(build, funnel, files, location, config, len(tasks))
+    return dg.Output(files, data_version=dg.DataVersion(version), metadata=metadata)

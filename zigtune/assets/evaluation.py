@@ -26,14 +26,14 @@ from pydantic import Field
 from zigtune import settings
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
 from zigtune.evaluation.eval_split import EVAL_SPLIT
-from zigtune.evaluation.generation import (
+from zigtune.evaluation.judging import run_checks
+from zigtune.evaluation.replies import (
     GenerationError,
     GenerationStats,
     OpenAIBackend,
     Prompt,
     completions_from_json,
 )
-from zigtune.evaluation.judging import run_checks
 from zigtune.evaluation.report import (
     category_table,
     chart_png,

@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -193,6 +194,78 @@ def _no_pairs_line(rejected: pl.DataFrame, generator: str) -> str:
     return f"no pairs: all {rejected.height} generations were rejected, most as {reason} ({count}); see qa_rejects"
 
 
+@dataclass
+class _Generated:
+    """What one generator gave: its pairs and rejects as rows, its metadata, and a failure line if it failed."""
+
+    rows: list[Row] = field(default_factory=list)
+    rejects: list[dict[str, str]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    check_metadata: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def _from_llm(
+    context: dg.AssetExecutionContext,
+    config: QAPairsConfig,
+    llm: LLMClient,
+    zig: ZigEngine,
+    sections: pl.DataFrame,
+) -> _Generated:
+    stats = CallStats()
+    result, checker = asyncio.run(_run_llm(context, llm, zig, config, sections, stats))
+    server = _public_url(llm.resolved().base_url)
+    metadata = _llm_metadata(llm, result, server)
+    metadata |= {"code_checks_compiled": checker.stats.compiled, "code_checks_cached": checker.stats.cached}
+    context.log.info(
+        f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
+        f"concurrency {metadata['concurrency'].value}; {stats.requests.timeouts} dropped requests"
+    )
+    shown = ("llm_server", "llm_sections_sent", "llm_sections_failed", "llm_failure_share", "llm_failures")
+    return _Generated(
+        result.pairs,
+        result.rejects,
+        metadata,
+        {key: metadata[key] for key in shown},
+        failure_summary(result, server, config.max_failed_share),
+    )
+
+
+def _from_offline(context: dg.AssetExecutionContext, zig: ZigEngine, sections: pl.DataFrame) -> _Generated:
+    zig_stats = CheckStats()
+    offline = _run_offline(zig, sections, zig_stats, context.log.info)
+    summary = offline.summary()
+    metadata = {key: dg.MetadataValue.json(v) if isinstance(v, dict) else v for key, v in summary.items()}
+    metadata |= {"offline_zig_compiled": zig_stats.compiled, "offline_zig_cached": zig_stats.cached}
+    context.log.info(
+        f"offline: {summary['offline_pairs']} pairs, {summary['offline_checked']} checked by running Zig; "
+        f"{zig_stats.compiled} compiled, {zig_stats.cached} from the cache"
+    )
+    return _Generated(offline.rows, offline.rejects, metadata)
+
+
+def _pairs_metadata(pairs: pl.DataFrame, rejected: pl.DataFrame) -> dict[str, Any]:
+    by_kind = pairs.group_by("generator", "kind").len().sort("generator", "kind")
+    by_family = pairs.group_by("family").len().sort("family")
+    return {
+        "pairs": pairs.height,
+        "pairs_by_generator_kind": dg.MetadataValue.json(
+            {f"{r['generator']}/{r['kind']}": r["len"] for r in by_kind.iter_rows(named=True)}
+        ),
+        "pairs_by_family": dg.MetadataValue.json({r["family"]: r["len"] for r in by_family.iter_rows(named=True)}),
+        "rejects": rejected.height,
+        "rejects_by_reason": _json(Counter(rejected["reason"].to_list())),
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                pairs.unique("family", keep="first", maintain_order=True).select(
+                    "family", "breadcrumb", "kind", "instruction", "response"
+                ),
+                100,
+            )
+        ),
+    }
+
+
 @kept_and_dropped(
     ("qa_pairs", "qa_rejects"),
     group="generation",
@@ -218,44 +291,13 @@ def qa_generation(
     started = time.monotonic()
     generator, why = _choose(config, llm)
     context.log.info(f"generator: {generator} ({why})")
-    rows: list[Row] = []
-    rejects: list[dict[str, str]] = []
-    metadata: dict[str, object] = {"generator": generator, "sections_seen": doc_sections.height}
-    problem: str | None = None
-    check_metadata: dict[str, Any] = {"max_failed_share": config.max_failed_share}
-    if generator in ("llm", "both"):
-        stats = CallStats()
-        result, checker = asyncio.run(_run_llm(context, llm, zig, config, doc_sections, stats))
-        server = _public_url(llm.resolved().base_url)
-        rows += result.pairs
-        rejects += result.rejects
-        metadata |= _llm_metadata(llm, result, server)
-        metadata |= {"code_checks_compiled": checker.stats.compiled, "code_checks_cached": checker.stats.cached}
-        problem = failure_summary(result, server, config.max_failed_share)
-        check_metadata |= {
-            key: metadata[key]
-            for key in ("llm_server", "llm_sections_sent", "llm_sections_failed", "llm_failure_share", "llm_failures")
-        }
-        context.log.info(
-            f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
-            f"concurrency {metadata['concurrency'].value}; {stats.requests.timeouts} dropped requests"  # type: ignore[attr-defined]
-        )
-    if generator in ("docs", "both"):  # after the LLM calls: a killed run has its answers cached first
-        zig_stats = CheckStats()
-        offline = _run_offline(zig, doc_sections, zig_stats, context.log.info)
-        rows = offline.rows + rows
-        rejects = offline.rejects + rejects
-        summary = offline.summary()
-        metadata |= {key: dg.MetadataValue.json(v) if isinstance(v, dict) else v for key, v in summary.items()}
-        metadata |= {"offline_zig_compiled": zig_stats.compiled, "offline_zig_cached": zig_stats.cached}
-        context.log.info(
-            f"offline: {summary['offline_pairs']} pairs, {summary['offline_checked']} checked by running Zig; "
-            f"{zig_stats.compiled} compiled, {zig_stats.cached} from the cache"
-        )
-    pairs, repeats = pairs_frame(rows)
-    rejected = rejects_frame(rejects + repeats)
-    if problem is None and pairs.height == 0:
-        problem = _no_pairs_line(rejected, generator)
+    from_llm = _from_llm(context, config, llm, zig, doc_sections) if generator in ("llm", "both") else _Generated()
+    # After the LLM calls: a killed run has its answers cached first.
+    from_offline = _from_offline(context, zig, doc_sections) if generator in ("docs", "both") else _Generated()
+    pairs, repeats = pairs_frame(from_offline.rows + from_llm.rows)
+    rejected = rejects_frame(from_offline.rejects + from_llm.rejects + repeats)
+    problem = from_llm.problem or (_no_pairs_line(rejected, generator) if pairs.height == 0 else None)
+    check_metadata = {"max_failed_share": config.max_failed_share, **from_llm.check_metadata}
     reject_preview = dg.MetadataValue.md(markdown_table(rejected.head(8).select("breadcrumb", "reason", "raw"), 160))
     check = dg.AssetCheckResult(
         check_name=FAILURE_CHECK,
@@ -276,31 +318,15 @@ def qa_generation(
             },
             allow_retries=False,
         )
-    by_kind = pairs.group_by("generator", "kind").len().sort("generator", "kind")
-    by_family = pairs.group_by("family").len().sort("family")
-    metadata |= {
-        "pairs": pairs.height,
-        "pairs_by_generator_kind": dg.MetadataValue.json(
-            {f"{r['generator']}/{r['kind']}": r["len"] for r in by_kind.iter_rows(named=True)}
-        ),
-        "pairs_by_family": dg.MetadataValue.json({r["family"]: r["len"] for r in by_family.iter_rows(named=True)}),
-        "rejects": rejected.height,
-        "rejects_by_reason": _json(Counter(rejected["reason"].to_list())),
+    metadata = {
+        "generator": generator,
+        "sections_seen": doc_sections.height,
+        **from_llm.metadata,
+        **from_offline.metadata,
+        **_pairs_metadata(pairs, rejected),
         "wall_seconds": round(time.monotonic() - started, 3),
-        "preview": dg.MetadataValue.md(
-            markdown_table(
-                pairs.unique("family", keep="first", maintain_order=True).select(
-                    "family", "breadcrumb", "kind", "instruction", "response"
-                ),
-                100,
-            )
-        ),
     }
-    reject_metadata = {
-        "rejects": rejected.height,
-        "rejects_by_reason": metadata["rejects_by_reason"],
-        "preview": reject_preview,
-    }
-    yield dg.Output(pairs, output_name="qa_pairs", metadata=metadata)  # type: ignore[arg-type]
-    yield dg.Output(rejected, output_name="qa_rejects", metadata=reject_metadata)  # type: ignore[arg-type]
+    reject_metadata = {"rejects": rejected.height, "rejects_by_reason": metadata["rejects_by_reason"]}
+    yield dg.Output(pairs, output_name="qa_pairs", metadata=metadata)
+    yield dg.Output(rejected, output_name="qa_rejects", metadata=reject_metadata | {"preview": reject_preview})
     yield check

@@ -6,7 +6,7 @@
 - ``eval_split``: the dataset's held-out split converted to tasks (``zig_source`` cuts files into stubs and tests).
 - ``selfcheck``: cheating solutions a suite must reject.
 - ``decoding``: the pinned decoding settings every result row is stamped with.
-- ``generation``: the two generation backends behind one interface — ``hf`` (transformers + peft, run out
+- ``replies``: the model's replies, from two backends behind one interface — ``hf`` (transformers + peft, run out
   of process by the training executor's worker machinery) and ``openai`` (any OpenAI-compatible server).
 - ``scoring``: judged samples → compile rate, pass@1, pass@k, fine-tuned − base with a bootstrap interval.
 - ``report``: markdown tables and the chart; ``tracking``: the results in MLflow; ``progress``: rate and ETA lines.

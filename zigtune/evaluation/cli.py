@@ -29,8 +29,8 @@ import polars as pl
 from zigtune import settings
 from zigtune.evaluation.contamination import SPAN_CHARS, mark_seen, training_texts_from_jsonl
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
-from zigtune.evaluation.generation import GenerationError, OpenAIBackend, Prompt
 from zigtune.evaluation.judging import run_checks
+from zigtune.evaluation.replies import GenerationError, OpenAIBackend, Prompt
 from zigtune.evaluation.report import shown
 from zigtune.evaluation.scoring import (
     Completion,

@@ -14,8 +14,8 @@ import polars as pl
 from zigtune.dataset.chatml import ChatFormatError, turns_of
 from zigtune.evaluation.contamination import conversation_text, mark_seen
 from zigtune.evaluation.eval_split import EVAL_SPLIT, eval_split_suite
-from zigtune.evaluation.generation import Prompt
 from zigtune.evaluation.judging import check_job, judge, run_checks
+from zigtune.evaluation.replies import Prompt
 from zigtune.evaluation.scoring import (
     BASE,
     FINE_TUNED,

@@ -20,7 +20,7 @@ from zigtune.training.worker import PipesReporter, WorkerReply, serve
 
 
 def generation_work(params: dict[str, Any], reporter: PipesReporter) -> WorkerReply:
-    from zigtune.evaluation.generation import generate_hf
+    from zigtune.evaluation.replies import generate_hf
 
     store = artifact_store()
     result = generate_hf({**params, "adapter_dir": str(store.fetch(params["adapter_dir"]))}, log=reporter.log)

@@ -1,4 +1,4 @@
-"""Generation backends behind one interface: ``generate(stamps, prompts, decoding) -> completions``.
+"""The model's replies to the tasks, from two backends behind one interface: ``generate(stamps, prompts, decoding)``.
 
 - ``hf``: transformers + peft, in a worker process (``zigtune.evaluation.worker``, started by the training
   executor's ``run_worker``). The adapter directory is loaded once with ``training.inference.load_adapter``;
