@@ -122,11 +122,10 @@ def write_completions(path: Path, completions: list[Completion], suite: Suite, m
 def create_engine(kind: str, concurrency: int, sandbox_dir: str | None = None) -> Any:
     """The Zig engine the pipeline would use, built without Dagster."""
     if kind == "codapi":
-        from zigtune.resources.codapi import DEFAULT_CODAPI_URL, CodapiEngine
+        from zigtune.resources.codapi import CodapiEngine
+        from zigtune.resources.zig import zig_from_env
 
-        return CodapiEngine(
-            base_url=os.environ.get("CODAPI_URL") or DEFAULT_CODAPI_URL, api_key=os.environ.get("CODAPI_API_KEY")
-        )
+        return CodapiEngine(zig_from_env().codapi)  # CODAPI_URL, CODAPI_API_KEY as the pipeline reads them
     from zigtune.validation.sandbox import LocalZigEngine
 
     root = Path(sandbox_dir) if sandbox_dir else settings.data_dir() / "sandbox"
