@@ -112,7 +112,7 @@ def pipeline_step(docs: Path, strategy: str, sandbox: Path) -> tuple[float, dict
     from zigtune.docs.sections import sections_frame, split_sections
     from zigtune.generation.docs_generator import docs_pairs
     from zigtune.generation.pairs import QA_PAIRS_SCHEMA
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     sections = sections_frame(split_sections(docs.read_text(encoding="utf-8")))
@@ -131,7 +131,7 @@ def pipeline_step(docs: Path, strategy: str, sandbox: Path) -> tuple[float, dict
     result = dg.materialize(
         [qa_pairs_input, doc_sections_input, pair_validation],
         resources={
-            "zig": ZigEngine(sandbox_dir=str(sandbox)),
+            "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(sandbox))),
             "io_manager": ParquetIOManager(base_path=str(data / "assets")),
         },
         instance=dg.DagsterInstance.ephemeral(),

@@ -42,6 +42,7 @@ class CodapiServer:
     def __init__(self, sandbox_root: Path) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self._sandbox_root = sandbox_root
         self._engine: LocalZigEngine | None = None
         self._loop = asyncio.new_event_loop()
@@ -74,6 +75,7 @@ class CodapiServer:
         except ValueError as error:
             return web.json_response(execution("-", False, stderr=str(error)), status=400)
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("Authorization"))
         request_id = f"{body.get('sandbox')}_{body.get('command')}_{secrets.token_hex(4)}"
         if self.replies:
             reply = self.replies.popleft()

@@ -108,7 +108,7 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
 ) -> None:
     from zigtune.assets import dataset, evaluation, training
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     endpoint, client = s3
@@ -133,7 +133,7 @@ def test_dataset_adapter_and_completions_travel_between_machines_through_s3(
     resources = {
         "io_manager": ParquetIOManager(),
         "training": executor,
-        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
+        "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
     }
     evaluation_config = {
         "ops": {"model_evaluation": {"config": {"max_new_tokens": 8, "batch_size": 4, "suites": ["eval_split"]}}}

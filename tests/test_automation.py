@@ -16,7 +16,7 @@ from tests.conftest import DOCS_MD
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
 from zigtune import definitions, settings
 from zigtune.resources.llm import LLMClient
-from zigtune.resources.zig import ZigEngine
+from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.io_manager import ParquetIOManager
 
 SECRET = "sk-zigtune-automation-test"
@@ -56,7 +56,7 @@ def pipeline(llm: OpenAIServer, data_dir: Path, tmp_path: Path, zig_sandbox_root
     resources = {
         "io_manager": ParquetIOManager(),
         "llm": LLMClient(base_url=llm.base_url, api_key=dg.EnvVar("NOVITA_API_KEY"), requests_per_minute=0),
-        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
+        "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
     }
     defs = dg.Definitions(
         assets=definitions.assets,

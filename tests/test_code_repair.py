@@ -18,7 +18,7 @@ from tests.old_zig_model import PROGRAMS, REPAIR_MARKER, respond
 from tests.openai_server import OpenAIServer
 from zigtune.generation.code_checks import EngineChecker, behaviour_check, code_feedback, stated_output
 from zigtune.generation.llm import GenerationSettings, SectionInput
-from zigtune.resources.zig import ZigEngine
+from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.verdicts import ExecResult, Verdict
@@ -101,7 +101,7 @@ def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
 ) -> None:
     """Ten programs, 22 real compiles (10 first checks, 12 repairs): 172 s on this shared 2-core machine
     at load 15, so marked slow."""
-    engine = ZigEngine(sandbox_dir=str(zig_sandbox_root))
+    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
     checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
 
     def run() -> tuple:
@@ -159,7 +159,7 @@ def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
 def test_zero_repair_rounds_checks_but_never_asks_again(
     old_zig_model: OpenAIServer, tmp_path: Path, zig_sandbox_root: Path
 ) -> None:
-    engine = ZigEngine(sandbox_dir=str(zig_sandbox_root))
+    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
     checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
     work = program_sections()[:2]
     result = generate(
@@ -175,7 +175,7 @@ def test_zero_repair_rounds_checks_but_never_asks_again(
 def test_a_continuation_sees_the_section_and_starts_from_the_repaired_reply(
     old_zig_model: OpenAIServer, tmp_path: Path, zig_sandbox_root: Path
 ) -> None:
-    engine = ZigEngine(sandbox_dir=str(zig_sandbox_root))
+    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
     checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
     long_section = SectionInput("long", "Programs > long", "## Long\n\n[[program 0]] " + "Zig text. " * 600)
     result = generate(

@@ -335,7 +335,7 @@ def materialize_offline(
     """The assets of ``stages`` (modules of ``zigtune.assets``) on the docs at ``docs_path``, with the offline
     generator and the real Zig engine."""
     from zigtune.resources.llm import LLMClient
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     return dg.materialize(
@@ -343,7 +343,7 @@ def materialize_offline(
         resources={
             "io_manager": ParquetIOManager(),
             "llm": LLMClient(),
-            "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
+            "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
         },
         run_config={
             "ops": {

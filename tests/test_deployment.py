@@ -31,7 +31,7 @@ from tests.test_dataset import canary_slice
 from zigtune import definitions
 from zigtune.assets import docs, qa_pairs
 from zigtune.resources.llm import LLMClient
-from zigtune.resources.zig import ZigEngine
+from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.io_manager import ParquetIOManager, StorageConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_outputs_go_to_s3_and_the_next_run_reads_them_back(
 ) -> None:
     endpoint, client = s3
     use_s3(monkeypatch, endpoint)
-    zig = ZigEngine(sandbox_dir=str(zig_sandbox_root))
+    zig = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
     resources = {"io_manager": ParquetIOManager(), "llm": LLMClient(), "zig": zig}
     with dg.instance_for_test() as instance:
         first = dg.materialize(generation_assets(), resources=resources, instance=instance)

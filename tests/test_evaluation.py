@@ -137,7 +137,7 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
 ) -> None:
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     suites = {
@@ -168,7 +168,7 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
                 [*_standins(dataset_files, "/models/adapter"), evaluation.model_evaluation,
                  evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
                 resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
-                           "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                           "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
                 run_config={"ops": {"model_evaluation": {"config": {
                     "backend": "openai", "openai_base_url": server.base_url, "max_new_tokens": 300,
                     "suites": [str(HAND_SUITE), "eval_split"], "bootstrap_resamples": 500}}}},
@@ -240,7 +240,7 @@ def test_an_empty_evaluation_fails_the_blocking_check(dataset_files, data_dir: P
     """An empty eval split and only that suite asked for: nothing to run, so nothing downstream may run."""
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -257,7 +257,7 @@ def test_an_empty_evaluation_fails_the_blocking_check(dataset_files, data_dir: P
         [*_standins(empty, "/models/adapter"), evaluation.model_evaluation,
          evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse, downstream],
         resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
-                   "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                   "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
         run_config={"ops": {"model_evaluation": {"config": {"suites": ["eval_split"], "backend": "openai"}}}},
         raise_on_error=False,
     )  # fmt: skip
@@ -284,7 +284,7 @@ def test_an_empty_evaluation_fails_the_blocking_check(dataset_files, data_dir: P
 def test_missing_inputs_fail_with_one_line(data_dir: Path, zig_sandbox_root: Path, changes: dict, message: str) -> None:
     from zigtune.assets import evaluation
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     missing = pl.DataFrame({"split": ["train", "eval"], "path": ["/nowhere/train.jsonl", "/nowhere/eval.jsonl"]})
@@ -293,7 +293,7 @@ def test_missing_inputs_fail_with_one_line(data_dir: Path, zig_sandbox_root: Pat
     result = dg.materialize(
         [*_standins(missing, "/models/adapter"), evaluation.model_evaluation],
         resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
-                   "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                   "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
         run_config={"ops": {"model_evaluation": {"config": changes}}} if changes else None,
         raise_on_error=False,
     )  # fmt: skip

@@ -133,6 +133,16 @@ def test_the_cli_needs_no_dagster() -> None:
     assert found.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(("variable", "engine"), [("remote", "codapi"), ("codapi", "codapi"), ("", "local")])
+def test_the_engine_follows_the_zig_resources_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, engine: str
+) -> None:
+    from zigtune.evaluation.cli import parser
+
+    monkeypatch.setenv("ZIGTUNE_ZIG_ENGINE", variable)
+    assert parser().parse_args(["score", "--suite", "s", "--completions", "c"]).engine == engine
+
+
 def test_ask_collects_completions_concurrently_through_the_cache(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

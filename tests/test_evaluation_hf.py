@@ -37,7 +37,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
 ) -> None:
     from zigtune.assets import evaluation, training
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     @dg.asset(name="chatml_dataset", group_name="dataset")
@@ -54,7 +54,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
             [chatml_dataset, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"io_manager": ParquetIOManager(), "training": executor,
-                       "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                       "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
             run_config={"ops": {"model_evaluation": {"config": {
                 "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4, "suites": [str(HAND_SUITE), "eval_split"]}}}},
             instance=instance,

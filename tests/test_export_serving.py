@@ -193,7 +193,7 @@ def test_model_evaluation_openai_backend_against_the_served_export(
     from zigtune.assets import evaluation
     from zigtune.evaluation.suite import load_suite
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
     from zigtune.storage.io_manager import ParquetIOManager
 
     merged, _ = exported
@@ -201,7 +201,7 @@ def test_model_evaluation_openai_backend_against_the_served_export(
     result = dg.materialize(
         [*_standins(trained), evaluation.model_evaluation, evaluation.evaluation_ran_tasks],
         resources={"io_manager": ParquetIOManager(), "training": TrainingExecutor(),
-                   "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                   "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
         run_config={"ops": {"model_evaluation": {"config": {
             "backend": "openai", "openai_base_url": server.base_url, "openai_base_model": models["base"],
             "openai_fine_tuned_model": models["fine_tuned"], "suites": [str(HAND_SUITE)], "verify_suites": [],

@@ -22,7 +22,7 @@ from tests.openai_server import OpenAIServer, Reply, default_pairs, jsonl
 from zigtune.assets import docs, qa_pairs
 from zigtune.generation.llm import GenerationResult, SectionInput
 from zigtune.resources.llm import LLMClient
-from zigtune.resources.zig import ZigEngine
+from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.cache import ContentCache, cache_key
 from zigtune.storage.io_manager import ParquetIOManager
 
@@ -207,7 +207,7 @@ def pipeline_assets() -> list:
 def materialize(
     instance: dg.DagsterInstance, docs_path: Path, llm: LLMClient, zig_root: Path | None = None
 ) -> dict[str, dict]:
-    zig = ZigEngine(sandbox_dir=str(zig_root)) if zig_root else ZigEngine()
+    zig = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_root))) if zig_root else ZigEngine()
     result = dg.materialize(
         pipeline_assets(),
         resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": zig},
@@ -296,12 +296,13 @@ KILLED_RUN = textwrap.dedent(
     from zigtune.assets import docs, qa_pairs
     from zigtune.storage.io_manager import ParquetIOManager
     from zigtune.resources.llm import LLMClient
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
 
     llm = LLMClient(base_url=sys.argv[1], api_key=dg.EnvVar("NOVITA_API_KEY"), max_concurrency=4)
+    zig = ZigEngine(local=LocalSandbox(sandbox_dir=sys.argv[3]))
     dg.materialize(
         [*dg.load_assets_from_modules([docs]), *dg.load_assets_from_modules([qa_pairs])],
-        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": ZigEngine(sandbox_dir=sys.argv[3])},
+        resources={"io_manager": ParquetIOManager(), "llm": llm, "zig": zig},
         run_config={"ops": {"zig_docs": {"config": {"source": sys.argv[2]}}}},
     )
     """

@@ -4,6 +4,7 @@ server, the canary, and the Dagster multi-asset with a real instance and the rea
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +15,8 @@ from tests.codapi_server import CodapiServer, Reply, execution
 from zigtune.assets.validation import CANARY_CHECK, pair_validation
 from zigtune.docs.sections import examples_frame, sections_frame, split_sections
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
-from zigtune.resources.codapi import CodapiEngine, CodapiError
-from zigtune.resources.zig import ZigEngine
+from zigtune.resources.codapi import CodapiEngine, CodapiError, CodapiSettings
+from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.cache import ContentCache
 from zigtune.storage.io_manager import ParquetIOManager
 from zigtune.validation.checking import (
@@ -181,7 +182,7 @@ def test_reference_examples_are_checked_with_their_own_build_options(zig_sandbox
 
 
 def _remote(server: CodapiServer, **kwargs: object) -> CodapiEngine:
-    return CodapiEngine(base_url=server.url, backoff_s=0.01, **kwargs)  # type: ignore[arg-type]
+    return CodapiEngine(CodapiSettings(base_url=server.url, retry_backoff_s=0.01, **kwargs))  # type: ignore[arg-type]
 
 
 async def _execute(engine: CodapiEngine, code: str, mode: str):
@@ -256,7 +257,7 @@ def test_remote_codapi_timeout_answer_and_a_hung_server(codapi_server: CodapiSer
             Reply(200, execution("-", True), delay_s=2.0),
         ]
     )
-    engine = _remote(codapi_server, timeout_s=0.3, max_retries=1)
+    engine = _remote(codapi_server, request_timeout_s=0.3, max_retries=1)
 
     async def both():
         try:
@@ -360,7 +361,7 @@ def test_materialize_validated_and_rejected_pairs(
     secret, value = planted_secret
     pairs = pl.concat([PAIRS, pl.DataFrame(_hostile_pairs(secret), schema=QA_PAIRS_SCHEMA)])
     resources = {
-        "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root)),
+        "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
     result = dg.materialize(
@@ -401,7 +402,7 @@ def test_failed_canary_stops_validation_with_a_clear_message(
 ) -> None:
     _scripted_canary(codapi_server, "0.14.0", ok=True)
     resources = {
-        "zig": ZigEngine(engine="codapi", base_url=codapi_server.url, retry_backoff_s=0.01),
+        "zig": ZigEngine(engine="codapi", codapi=CodapiSettings(base_url=codapi_server.url, retry_backoff_s=0.01)),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
     result = dg.materialize(
@@ -430,3 +431,102 @@ def test_the_default_resource_switches_to_a_remote_codapi_from_the_environment(
     result = asyncio.run(_execute(engine, HELLO, "run"))
     assert (result.verdict, result.stdout, result.engine) == (Verdict.OK, "hi\n", "codapi")
     assert HELLO in codapi_server.requests[-1]["files"].values()
+
+
+CODAPI_KEY = "codapi-test-key-0123456789abcdef"
+
+
+def test_the_codapi_key_from_the_environment_reaches_codapi_outside_a_run(
+    codapi_server: CodapiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checker CLI builds the engine without a Dagster run: the key's dg.EnvVar is read, not sent as its name."""
+    from zigtune.resources.zig import zig_from_env
+
+    monkeypatch.setenv("ZIGTUNE_ZIG_ENGINE", "codapi")
+    monkeypatch.setenv("CODAPI_URL", codapi_server.url)
+    monkeypatch.setenv("CODAPI_API_KEY", CODAPI_KEY)
+    result = asyncio.run(_execute(zig_from_env().create_engine(), HELLO, "run"))
+    assert result.verdict is Verdict.OK
+    assert codapi_server.authorizations == [f"Bearer {CODAPI_KEY}"] * 2  # the version probe, the check
+
+
+def _materialize_against_scripted_codapi(
+    server: CodapiServer, docs_markdown: str, resources: dict, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    """A run whose canary meets a Codapi that says "ok" to examples that must fail: it stops after the canary."""
+    _scripted_canary(server, "0.14.0", ok=True)
+    sent_before = len(server.requests)
+    result = dg.materialize(
+        _definitions(docs_markdown, PAIRS),
+        resources=resources,
+        run_config=run_config,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "the codapi Zig engine disagrees with the reference" in failure.event_specific_data.error_display_string
+    assert len(server.requests) - sent_before == 1 + len(CANARY_EXAMPLES)  # they reached this server
+    return result
+
+
+def test_run_config_with_only_the_codapi_address_reaches_the_codapi_client(
+    docs_markdown: str, data_dir: Path, codapi_server: CodapiServer, tmp_path: Path
+) -> None:
+    run_config = {"resources": {"zig": {"config": {"engine": "codapi", "codapi": {"base_url": codapi_server.url}}}}}
+    resources = {"zig": ZigEngine(), "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets"))}
+    _materialize_against_scripted_codapi(codapi_server, docs_markdown, resources, run_config)
+    assert set(codapi_server.authorizations) == {None}
+
+
+def test_the_codapi_key_reaches_codapi_and_nothing_dagster_stores_or_shows(
+    docs_markdown: str, data_dir: Path, codapi_server: CodapiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CODAPI_API_KEY`` (a dg.EnvVar in the default resource, or ``{env: CODAPI_API_KEY}`` in run config) reaches
+    Codapi's Authorization header, and no run config, stored run, event or the snapshot the UI is sent."""
+    from dagster._core.remote_representation.external_data import RepositorySnap  # what the webserver shows
+    from dagster._serdes import serialize_value
+
+    from zigtune.resources.zig import zig_from_env
+
+    monkeypatch.setenv("ZIGTUNE_ZIG_ENGINE", "codapi")
+    monkeypatch.setenv("CODAPI_URL", codapi_server.url)
+    monkeypatch.setenv("CODAPI_API_KEY", CODAPI_KEY)
+    resources = {"zig": zig_from_env(), "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets"))}
+    definitions = dg.Definitions(assets=_definitions(docs_markdown, PAIRS), resources=resources)
+    snapshot = RepositorySnap.from_def(definitions.get_repository_def())
+    assert CODAPI_KEY not in serialize_value(snapshot)
+    zig = next(resource for resource in snapshot.resources if resource.name == "zig")
+    assert json.loads(zig.configured_values["codapi"])["api_key"] == {"env": "CODAPI_API_KEY"}  # the UI shows its name
+
+    from_env = _materialize_against_scripted_codapi(codapi_server, docs_markdown, resources)
+    codapi = {"base_url": codapi_server.url, "api_key": {"env": "CODAPI_API_KEY"}}
+    run_config = {"resources": {"zig": {"config": {"engine": "codapi", "codapi": codapi}}}}
+    from_run_config = _materialize_against_scripted_codapi(codapi_server, docs_markdown, resources, run_config)
+    assert codapi_server.authorizations == [f"Bearer {CODAPI_KEY}"] * 2 * (1 + len(CANARY_EXAMPLES))
+    for result in (from_env, from_run_config):
+        stored = result.dagster_run
+        assert CODAPI_KEY not in repr(stored) + "".join(repr(event) for event in result.all_events)
+    assert from_run_config.dagster_run.run_config == run_config
+
+
+def test_the_zig_resource_shows_the_two_engines_as_described_sections() -> None:
+    fields = ZigEngine.to_config_schema().as_field().config_type.fields  # type: ignore[attr-defined]
+    assert set(fields) == {"engine", "local", "codapi"}
+    sections = {
+        "local": {"concurrency", "run_as_uid", "run_timeout_s", "memory_mb", "sandbox_dir"},
+        "codapi": {
+            "base_url", "sandbox", "commands", "api_key", "concurrency", "request_timeout_s", "max_retries",
+            "retry_backoff_s",
+        },
+    }  # fmt: skip
+    for section, names in sections.items():
+        assert fields[section].description
+        settings = fields[section].config_type.fields
+        assert set(settings) == names
+        assert all(setting.description for setting in settings.values()), section
+    assert "CPU cores" in fields["local"].config_type.fields["concurrency"].description
+    with pytest.raises(ValueError, match="concurrency"):
+        CodapiSettings(concurrency=0)  # an engine that would never send a request
+    with pytest.raises(ValueError, match="run_timeout_s"):
+        LocalSandbox(run_timeout_s=0)

@@ -41,7 +41,7 @@ def _reference() -> dict[str, pl.DataFrame]:
 def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox_root: Path) -> None:
     from zigtune.assets import evaluation, training
     from zigtune.resources.training import TrainingExecutor
-    from zigtune.resources.zig import ZigEngine
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
 
     reference = _reference()
     files = write(reference, data_dir / "dataset", DatasetSettings(eval_fraction=0.5, seed=1))
@@ -62,7 +62,7 @@ def test_base_and_adapter_on_the_gpu(tmp_path: Path, data_dir: Path, zig_sandbox
             [chatml_dataset, training.lora_model, evaluation.model_evaluation,
              evaluation.evaluation_ran_tasks, evaluation.fine_tuned_not_worse],
             resources={"training": executor,
-                       "zig": ZigEngine(sandbox_dir=str(zig_sandbox_root))},
+                       "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))},
             run_config={"ops": {"model_evaluation": {"config": {"max_new_tokens": 256, "batch_size": 16}}}},
             instance=instance,
         )  # fmt: skip

@@ -122,11 +122,10 @@ def write_completions(path: Path, completions: list[Completion], suite: Suite, m
 def create_engine(kind: str, concurrency: int, sandbox_dir: str | None = None) -> Any:
     """The Zig engine the pipeline would use, built without Dagster."""
     if kind == "codapi":
-        from zigtune.resources.codapi import DEFAULT_CODAPI_URL, CodapiEngine
+        from zigtune.resources.codapi import CodapiEngine
+        from zigtune.resources.zig import zig_from_env
 
-        return CodapiEngine(
-            base_url=os.environ.get("CODAPI_URL") or DEFAULT_CODAPI_URL, api_key=os.environ.get("CODAPI_API_KEY")
-        )
+        return CodapiEngine(zig_from_env().codapi)  # CODAPI_URL, CODAPI_API_KEY as the pipeline reads them
     from zigtune.validation.sandbox import LocalZigEngine
 
     root = Path(sandbox_dir) if sandbox_dir else settings.data_dir() / "sandbox"
@@ -309,7 +308,9 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--completions", required=True, help='JSONL: {"id": ..., "completion": ...} per line')
     score.add_argument("--out", help="write the report here as JSON")
     score.add_argument("--training-data", action="append", help="training JSONL (repeatable): mark tasks seen in it")
-    score.add_argument("--engine", choices=("local", "codapi"), default=os.environ.get("ZIGTUNE_ZIG_ENGINE") or "local")
+    engine = os.environ.get("ZIGTUNE_ZIG_ENGINE") or "local"
+    engine = "codapi" if engine == "remote" else engine  # the earlier name, as the zig resource reads it
+    score.add_argument("--engine", choices=("local", "codapi"), default=engine)
     score.add_argument("--concurrency", type=int, default=0, help="checks at once (local engine; 0: CPU cores)")
     score.add_argument("--no-cache", action="store_true", help="do not use or fill the verdict cache")
     score.add_argument("--sandbox-dir", help="local engine's directory (compiler cache); default <data dir>/sandbox")

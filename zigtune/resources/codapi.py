@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 import aiohttp
+import dagster as dg
+from pydantic import ConfigDict, Field
 
 from zigtune.validation.sandbox import BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict, classify_codapi
@@ -39,30 +41,58 @@ class CodapiError(RuntimeError):
     """Codapi refused the request in a way retrying cannot fix (bad request, unknown sandbox/command)."""
 
 
+class CodapiSettings(dg.Config):
+    """A Codapi server: where it is, which sandbox and commands run Zig, and how hard to push it."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)  # the docstrings below are Dagster's descriptions
+
+    base_url: str = DEFAULT_CODAPI_URL
+    """Codapi's address (the public service, or a self-hosted one)."""
+
+    sandbox: str = "zig"
+    """The Codapi sandbox that runs Zig."""
+
+    commands: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_COMMANDS))
+    """Codapi command for each check mode (run, test, build-obj)."""
+
+    api_key: str | None = Field(default=None, repr=False)
+    """Bearer token for a self-hosted Codapi behind auth; set it with dg.EnvVar("CODAPI_API_KEY"), never as text."""
+
+    concurrency: int = Field(default=4, ge=1)
+    """Requests in flight at once to Codapi (be gentle with the public service)."""
+
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    """Timeout of one Codapi request; timed-out requests are retried."""
+
+    max_retries: int = Field(default=4, ge=0)
+    """Retries of a request that got 429, 5xx, a network error or a timeout (exponential backoff)."""
+
+    retry_backoff_s: float = Field(default=1.0, ge=0)
+    """First retry delay; it doubles each time (a Retry-After header can make it longer)."""
+
+
+def _secret(value: str | None) -> str | None:
+    """A ``dg.EnvVar`` read from the environment: inside a run Dagster has already put the value in its place,
+    outside one (the checker CLI) the field still holds the variable's name."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
+
+
 class CodapiEngine:
     """An aiohttp client of Codapi's ``/v1/exec`` with bounded concurrency, timeouts and retries."""
 
     name = "codapi"
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_CODAPI_URL,
-        sandbox: str = "zig",
-        commands: dict[str, str] | None = None,
-        api_key: str | None = None,
-        concurrency: int = 4,
-        timeout_s: float = 60.0,
-        max_retries: int = 4,
-        backoff_s: float = 1.0,
-    ) -> None:
-        self.url = base_url.rstrip("/") + "/v1/exec"
-        self.sandbox = sandbox
-        self.commands = {**DEFAULT_COMMANDS, **(commands or {})}
+    def __init__(self, settings: CodapiSettings | None = None) -> None:
+        settings = settings or CodapiSettings()
+        self.url = settings.base_url.rstrip("/") + "/v1/exec"
+        self.sandbox = settings.sandbox
+        self.commands = {**DEFAULT_COMMANDS, **settings.commands}
+        api_key = _secret(settings.api_key)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.concurrency = concurrency
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        self.concurrency = settings.concurrency
+        self.timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s)
+        self.max_retries = settings.max_retries
+        self.backoff_s = settings.retry_backoff_s
         self.requests = 0  # every HTTP request made, retries included
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
