@@ -120,7 +120,8 @@ def write_completions(path: Path, completions: list[Completion], suite: Suite, m
 
 
 def create_engine(kind: str, concurrency: int, sandbox_dir: str | None = None) -> Any:
-    """The Zig engine the pipeline would use, built without Dagster."""
+    """The Zig engine the pipeline would use (the local one without importing Dagster; Codapi through the
+    ``zig`` resource's settings)."""
     if kind == "codapi":
         from zigtune.resources.codapi import CodapiEngine
         from zigtune.resources.zig import zig_from_env
