@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,15 +95,22 @@ def old_zig_model():
     server.close()
 
 
+@pytest.fixture
+def checker(tmp_path: Path, zig_sandbox_root: Path) -> Iterator[EngineChecker]:
+    """The repair loop's checker as ``qa_generation`` builds it: the ``zig`` resource's engine, a verdict cache."""
+    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
+    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
+    yield checker
+    asyncio.run(checker.close())
+
+
 @needs_root
 @pytest.mark.slow
 def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
-    old_zig_model: OpenAIServer, tmp_path: Path, zig_sandbox_root: Path
+    old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
 ) -> None:
     """Ten programs, 22 real compiles (10 first checks, 12 repairs): 172 s on this shared 2-core machine
     at load 15, so marked slow."""
-    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
-    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
 
     def run() -> tuple:
         result = generate(old_zig_model, tmp_path / "llm", program_sections(), checker=checker, max_concurrency=4)
@@ -157,10 +165,8 @@ def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
 
 @needs_root
 def test_zero_repair_rounds_checks_but_never_asks_again(
-    old_zig_model: OpenAIServer, tmp_path: Path, zig_sandbox_root: Path
+    old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
 ) -> None:
-    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
-    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
     work = program_sections()[:2]
     result = generate(
         old_zig_model, tmp_path / "llm", work, checker=checker, settings=GenerationSettings(code_repair_rounds=0)
@@ -173,10 +179,8 @@ def test_zero_repair_rounds_checks_but_never_asks_again(
 
 @needs_root
 def test_a_continuation_sees_the_section_and_starts_from_the_repaired_reply(
-    old_zig_model: OpenAIServer, tmp_path: Path, zig_sandbox_root: Path
+    old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
 ) -> None:
-    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
-    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
     long_section = SectionInput("long", "Programs > long", "## Long\n\n[[program 0]] " + "Zig text. " * 600)
     result = generate(
         old_zig_model, tmp_path / "llm", [long_section], checker=checker, settings=GenerationSettings(max_rounds=2)

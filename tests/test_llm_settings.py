@@ -10,6 +10,7 @@ server and look at the requests it received.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -83,9 +84,12 @@ def concept_pairs(request: RecordedRequest) -> Reply:
 
 
 @pytest.fixture
-def server():
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
+    """A local OpenAI-compatible server, and the environment pointing the LLM client at it with its key."""
     server = OpenAIServer(api_key=SECRET, latency=0.05)
     server.responder = concept_pairs
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
     yield server
     server.close()
 
@@ -110,8 +114,6 @@ def materialize(tmp_path: Path, run_config: dict) -> dg.ExecuteInProcessResult:
 def test_run_config_for_one_field_keeps_the_environments_key_url_and_model(
     server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
-    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
     monkeypatch.setenv("NOVITA_MODEL", "qwen2.5-0.5b-instruct")
     monkeypatch.setenv("NOVITA_MAX_CONCURRENCY", "2")
     result = materialize(tmp_path, {"resources": {"llm": {"config": {"structured_output": "off"}}}})
@@ -131,8 +133,6 @@ def test_run_config_for_one_field_keeps_the_environments_key_url_and_model(
 def test_structured_output_can_be_switched_off_by_environment(
     server: OpenAIServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
-    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
     monkeypatch.setenv("NOVITA_STRUCTURED_OUTPUT", "json_object")
     result = materialize(tmp_path, {"resources": {"llm": {"config": {"temperature": 0.2}}}})
     assert result.success
