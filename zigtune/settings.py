@@ -103,6 +103,17 @@ def generator() -> str:
     return value
 
 
+#: Where Zig code is checked by default: ``local`` (the sandbox) or ``codapi`` (``remote``, the earlier name).
+ZIG_ENGINE_ENV = "ZIGTUNE_ZIG_ENGINE"
+
+
+def zig_engine(value: str | None = None) -> str:
+    """The engine ``value`` names (``ZIGTUNE_ZIG_ENGINE`` when it is None): ``local`` when empty, ``remote``
+    read as ``codapi``; anything else is returned as given, for the caller to refuse."""
+    value = (os.environ.get(ZIG_ENGINE_ENV, "") if value is None else value).strip().lower()
+    return {"": "local", "remote": "codapi"}.get(value, value)
+
+
 #: ``ZIGTUNE_KEEP_UNCHECKED=1`` writes pairs nothing could check into the dataset (off by default).
 KEEP_UNCHECKED_ENV = "ZIGTUNE_KEEP_UNCHECKED"
 

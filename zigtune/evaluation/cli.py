@@ -309,9 +309,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--completions", required=True, help='JSONL: {"id": ..., "completion": ...} per line')
     score.add_argument("--out", help="write the report here as JSON")
     score.add_argument("--training-data", action="append", help="training JSONL (repeatable): mark tasks seen in it")
-    engine = os.environ.get("ZIGTUNE_ZIG_ENGINE") or "local"
-    engine = "codapi" if engine == "remote" else engine  # the earlier name, as the zig resource reads it
-    score.add_argument("--engine", choices=("local", "codapi"), default=engine)
+    score.add_argument("--engine", choices=("local", "codapi"), default=settings.zig_engine())
     score.add_argument("--concurrency", type=int, default=0, help="checks at once (local engine; 0: CPU cores)")
     score.add_argument("--no-cache", action="store_true", help="do not use or fill the verdict cache")
     score.add_argument("--sandbox-dir", help="local engine's directory (compiler cache); default <data dir>/sandbox")

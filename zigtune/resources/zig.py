@@ -49,8 +49,8 @@ class ZigEngine(dg.ConfigurableResource):
 
     @field_validator("engine", mode="before")
     @classmethod
-    def _legacy_remote(cls, value: str) -> str:
-        return "codapi" if value == "remote" else value  # ZIGTUNE_ZIG_ENGINE=remote, the earlier name
+    def _engine_name(cls, value: object) -> object:
+        return settings.zig_engine(value) if isinstance(value, str) else value  # ``remote``: the earlier name
 
     local: LocalSandbox = Field(default_factory=LocalSandbox)
     """The local sandbox (``engine: local``)."""
@@ -78,7 +78,7 @@ def zig_from_env() -> ZigEngine:
     (``CODAPI_URL`` for a self-hosted one, ``CODAPI_API_KEY`` for its token, read at run time); ``ZIGTUNE_SANDBOX_DIR``
     moves the local sandbox's directory."""
     return ZigEngine(
-        **env_overrides({"engine": "ZIGTUNE_ZIG_ENGINE"}),
+        **env_overrides({"engine": settings.ZIG_ENGINE_ENV}),
         local=LocalSandbox(**env_overrides({"sandbox_dir": "ZIGTUNE_SANDBOX_DIR"})),
         codapi=CodapiSettings(**env_overrides({"base_url": "CODAPI_URL"}, {"api_key": "CODAPI_API_KEY"})),
     )
