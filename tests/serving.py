@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tests.cli_runs import evaluation_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,13 +114,6 @@ def served(device: str = "cpu", startup_timeout_s: float = 300.0) -> Iterator[Se
             process.kill()
             process.wait()
         log.close()
-
-
-def evaluation_cli(*arguments: str, timeout_s: float = 900) -> subprocess.CompletedProcess[str]:
-    """``python -m zigtune.evaluation ARGUMENTS`` as a user runs it: its own process, the repository on the path."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    return subprocess.run([sys.executable, "-m", "zigtune.evaluation", *arguments], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
 
 
 def ask_and_compare(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runs import evaluation_cli
 from tests.openai_server import OpenAIServer, RecordedRequest, Reply
 from zigtune.evaluation.cli import main
 from zigtune.evaluation.selfcheck import cheating_solutions
@@ -38,17 +39,6 @@ def _write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _cli(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zigtune.evaluation", *arguments],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 @needs_root
 def test_score_passes_solutions_and_fails_every_cheat(tmp_path: Path, data_dir: Path, zig_sandbox_root: Path) -> None:
     """References pass; the empty test, the stub, exit(0) before the tests fail, and code ignoring the API fail."""
@@ -65,7 +55,7 @@ def test_score_passes_solutions_and_fails_every_cheat(tmp_path: Path, data_dir: 
     ]  # fmt: skip
     completions = _write_jsonl(tmp_path / "completions.jsonl", rows)
     out = tmp_path / "report.json"
-    run = _cli(
+    run = evaluation_cli(
         "score", "--suite", str(HAND_SUITE), "--completions", str(completions), "--out", str(out),
         "--sandbox-dir", str(zig_sandbox_root), env={"ZIGTUNE_DATA_DIR": str(data_dir)},
     )  # fmt: skip
@@ -92,7 +82,7 @@ def test_score_passes_solutions_and_fails_every_cheat(tmp_path: Path, data_dir: 
         [{"conversations": [{"role": "user", "content": "Clamp it."},
                             {"role": "assistant", "content": f"```zig\n{clamp.reference_solution}```"}]}],
     )  # fmt: skip
-    again = _cli(
+    again = evaluation_cli(
         "score", "--suite", str(HAND_SUITE), "--completions", str(completions), "--out", str(out),
         "--training-data", str(training), "--sandbox-dir", str(zig_sandbox_root),
         env={"ZIGTUNE_DATA_DIR": str(data_dir)},
@@ -109,7 +99,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, data_dir: Path) -> Non
     completions = _write_jsonl(
         tmp_path / "c.jsonl", [{"id": "clamp", "completion": "x"}, {"id": "nope", "completion": "y"}]
     )
-    run = _cli(
+    run = evaluation_cli(
         "score", "--suite", str(HAND_SUITE), "--completions", str(completions), env={"ZIGTUNE_DATA_DIR": str(data_dir)}
     )
     assert run.returncode == 2
@@ -118,7 +108,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, data_dir: Path) -> Non
     )
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "x", "prompt": "p"}\n')
-    run = _cli(
+    run = evaluation_cli(
         "score", "--suite", str(broken), "--completions", str(completions), env={"ZIGTUNE_DATA_DIR": str(data_dir)}
     )
     assert run.returncode == 2 and run.stderr.strip() == "error: broken line 1: field 'files': missing"

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runs import evaluation_cli
 from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output
 from zigtune.evaluation.suite import load_suite, suite_jsonl
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Tasks of the seeded sample compiled here (each: its reference and its 4 cheats).
 SAMPLE = 4
 SEED = 16
@@ -64,11 +62,9 @@ def test_a_seeded_sample_self_checks_through_score(
     reports = {}
     for name, completions in (("references", references), ("cheats", cheats)):
         out = tmp_path / f"{name}.json"
-        run = subprocess.run(
-            [sys.executable, "-m", "zigtune.evaluation", "score", "--suite", str(suite), "--completions",
-             str(completions), "--out", str(out), "--sandbox-dir", str(zig_sandbox_root)],
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "ZIGTUNE_DATA_DIR": str(data_dir)},
-            capture_output=True, text=True, timeout=900,
+        run = evaluation_cli(
+            "score", "--suite", str(suite), "--completions", str(completions), "--out", str(out),
+            "--sandbox-dir", str(zig_sandbox_root), env={"ZIGTUNE_DATA_DIR": str(data_dir)},
         )  # fmt: skip
         assert run.returncode == 0, run.stderr
         reports[name] = json.loads(out.read_text())

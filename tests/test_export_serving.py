@@ -21,8 +21,9 @@ import polars as pl
 import pytest
 import torch
 
+from tests.cli_runs import evaluation_cli
 from tests.qwen25_tokenizer import QWEN25_CHAT_TEMPLATE
-from tests.serving import Server, ask_and_compare, evaluation_cli, local_greedy, served
+from tests.serving import Server, ask_and_compare, local_greedy, served
 from tests.tiny_model import build_model_dir
 
 HAND_SUITE = Path(__file__).parent / "data" / "hand_written_suite.jsonl"

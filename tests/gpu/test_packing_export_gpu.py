@@ -107,7 +107,8 @@ def test_served_export_is_evaluated_through_the_openai_backend(
     score --suite gpu_eval_suite.jsonl --completions fine_tuned.jsonl``)."""
     import importlib.util
 
-    from tests.serving import ask_and_compare, evaluation_cli, served
+    from tests.cli_runs import evaluation_cli
+    from tests.serving import ask_and_compare, served
     from zigtune.training.export import export_model
 
     out = Path(os.environ.get("ZIGTUNE_GPU_OUT") or tmp_path_factory.mktemp("gpu-eval"))
