@@ -69,6 +69,8 @@ def test_each_setting_is_one_optional_config_field_that_says_its_default_and_var
         ("NOVITA_STRUCTURED_OUTPUT", "maybe", "use auto, json_schema, json_object or off"),
         ("NOVITA_ADAPTIVE_CONCURRENCY", "sometimes", "use true or false"),
         ("NOVITA_MAX_CONCURRENCY", "0", "must be at least 1"),
+        ("NOVITA_TIMEOUT_SECONDS", "inf", "NOVITA_TIMEOUT_SECONDS='inf': must be a finite number"),
+        ("NOVITA_RETRY_BACKOFF_SECONDS", "nan", "must be a finite number"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line(variable: str, value: str, message: str) -> None:

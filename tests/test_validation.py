@@ -530,3 +530,7 @@ def test_the_zig_resource_shows_the_two_engines_as_described_sections() -> None:
         CodapiSettings(concurrency=0)  # an engine that would never send a request
     with pytest.raises(ValueError, match="run_timeout_s"):
         LocalSandbox(run_timeout_s=0)
+    with pytest.raises(ValueError, match="run_timeout_s"):
+        LocalSandbox(run_timeout_s=float("inf"))  # endless code would never be stopped
+    with pytest.raises(ValueError, match="request_timeout_s"):
+        CodapiSettings(request_timeout_s=float("nan"))

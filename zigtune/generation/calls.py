@@ -77,7 +77,8 @@ class CallSettings(BaseModel):
     the ``llm`` resource's config fields are made from these (``zigtune/resources/llm.py``), and pydantic checks
     the values, whether they come from run config or from ``NOVITA_*`` variables."""
 
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+    # No inf or nan: an infinite timeout or backoff is no limit at all.
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
     model: str = DEFAULT_MODEL
     """The model name as the server knows it (the original's Llama 3.1 8B Instruct)."""

@@ -44,7 +44,8 @@ class CodapiError(RuntimeError):
 class CodapiSettings(dg.Config):
     """A Codapi server: where it is, which sandbox and commands run Zig, and how hard to push it."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)  # the docstrings below are Dagster's descriptions
+    # The docstrings below are Dagster's descriptions; no inf or nan (an infinite timeout is no limit).
+    model_config = ConfigDict(use_attribute_docstrings=True, allow_inf_nan=False)
 
     base_url: str = DEFAULT_CODAPI_URL
     """Codapi's address (the public service, or a self-hosted one)."""

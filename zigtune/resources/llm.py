@@ -35,6 +35,7 @@ _PROBLEMS = {
     "bool_parsing": "use true or false",
     "greater_than_equal": "must be at least {ge}",
     "greater_than": "must be more than {gt}",
+    "finite_number": "must be a finite number",
 }
 
 

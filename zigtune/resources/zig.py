@@ -16,7 +16,8 @@ from zigtune.validation.sandbox import LocalZigEngine, SandboxLimits
 class LocalSandbox(dg.Config):
     """ziglang 0.14.0 on this machine, each program jailed and limited (zigtune.validation.sandbox)."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)  # the docstrings below are Dagster's descriptions
+    # The docstrings below are Dagster's descriptions; no inf or nan (an infinite run timeout is no limit).
+    model_config = ConfigDict(use_attribute_docstrings=True, allow_inf_nan=False)
 
     concurrency: int = Field(default=0, ge=0)
     """Checks at once in the local sandbox; 0 = the number of CPU cores."""
