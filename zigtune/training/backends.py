@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from zigtune.models.source import ModelRef, ModelSourceError, load_causal_lm, resolve_model
 from zigtune.training.config import TrainingConfig, TrainingError
 from zigtune.training.embeddings import EmbeddingPlan, plan_embeddings, ties_embeddings
 from zigtune.training.packing import PackedCollator, PaddedCollator
@@ -36,6 +37,14 @@ def nf4_config(compute_dtype: Any) -> Any:
     )
 
 
+def resolve_base(config: TrainingConfig) -> ModelRef:
+    """The base model setting resolved (hub id, model directory, ``.gguf`` file, fetched name), or one clear error."""
+    try:
+        return resolve_model(config.base_model)
+    except ModelSourceError as error:
+        raise TrainingError(str(error)) from None
+
+
 def _load_error(config: TrainingConfig, error: Exception) -> TrainingError:
     return TrainingError(
         f"cannot load base model {config.base_model!r} ({type(error).__name__}: {str(error).splitlines()[0][:200]}); "
@@ -44,11 +53,17 @@ def _load_error(config: TrainingConfig, error: Exception) -> TrainingError:
 
 
 def load_unsloth(config: TrainingConfig) -> LoadedModel:
+    ref = resolve_base(config)
+    if ref.is_gguf:
+        raise TrainingError(
+            f"the unsloth backend cannot load the GGUF {ref.gguf_file} in {ref.path}: write 16-bit weights beside it "
+            "(python -m zigtune.models fetch NAME --dequantize) or set backend=hf"
+        )
     from unsloth import FastLanguageModel
 
     try:
         model, tokenizer = FastLanguageModel.from_pretrained(
-            model_name=config.base_model,
+            model_name=ref.path,
             max_seq_length=config.max_seq_length,
             dtype=None,
             load_in_4bit=config.load_in_4bit,
@@ -77,7 +92,7 @@ def load_unsloth(config: TrainingConfig) -> LoadedModel:
 def load_hf(config: TrainingConfig, cuda: bool) -> LoadedModel:
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     options: dict[str, Any] = {"dtype": dtype}
@@ -85,9 +100,10 @@ def load_hf(config: TrainingConfig, cuda: bool) -> LoadedModel:
         options["device_map"] = {"": torch.cuda.current_device()}
     if config.load_in_4bit:
         options["quantization_config"] = nf4_config(dtype)
+    ref = resolve_base(config)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(config.base_model)
-        model = AutoModelForCausalLM.from_pretrained(config.base_model, **options)
+        tokenizer = AutoTokenizer.from_pretrained(ref.path, **ref.tokenizer_kwargs())
+        model = load_causal_lm(ref, **options)
     except (OSError, ValueError) as error:
         raise _load_error(config, error) from error
     if config.load_in_4bit:

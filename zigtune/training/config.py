@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: The original's base model; any local path with a config.json also works.
+#: The original's base model; a local model directory, a .gguf file or a fetched model (``coder-1.5b``, see
+#: ``python -m zigtune.models``) also works.
 DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 #: Every attention and MLP projection, plus lm_head and embed_tokens "to learn new content" (the original).
 DEFAULT_TARGET_MODULES = (
@@ -50,7 +51,8 @@ class LoraSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     base_model: str = DEFAULT_BASE_MODEL
-    """A Hugging Face model id or a local model directory."""
+    """A Hugging Face model id, a local model directory, a ``.gguf`` file, or a model fetched by
+    ``python -m zigtune.models fetch`` named as fetched (``coder-1.5b``, ``coder-0.5b``)."""
 
     backend: str = "auto"
     """``unsloth`` (CUDA), ``hf`` (transformers + peft + TRL, also CPU), or ``auto``: Unsloth on CUDA, else hf."""
@@ -113,7 +115,8 @@ class TrainingConfig(LoraSettings):
     output_dir: str
 
     mlflow_tracking_uri: str = ""
-    """Resolved by the resource: its setting, or the local SQLite store under the data directory."""
+    """Resolved by the resource: its setting, or the local SQLite store under the data directory; ``none`` turns
+    tracking off (a machine without MLflow)."""
 
     mlflow_artifact_location: str = ""
     warmup_steps_for_speed: int = 3

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zigtune.models.source import ModelSourceError, load_causal_lm, resolve_model
 from zigtune.training.chat import QWEN25_CHAT_TEMPLATE, render
 from zigtune.training.config import TrainingError
 
@@ -91,10 +92,13 @@ def load_with_adapter(
     """``base_model`` (``options`` go to ``from_pretrained``) with the LoRA adapter in ``adapter_dir`` on top, in
     eval mode; an ``error_type`` with one line that ends in ``hint`` when either cannot be loaded."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
 
     try:
-        base = AutoModelForCausalLM.from_pretrained(base_model, **options)
+        ref = resolve_model(base_model)
+    except ModelSourceError as error:
+        raise error_type(f"{error}; {hint}") from None
+    try:
+        base = load_causal_lm(ref, **options)
         model = PeftModel.from_pretrained(base, str(adapter_dir))
     except (OSError, ValueError) as error:
         raise error_type(

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from zigtune.models.catalog import MODELS
 from zigtune.training.chat import TokenizedSplit, check_masked_fraction, tokenize_split
 from zigtune.training.config import TrainingConfig, TrainingConfigError, TrainingError
 from zigtune.training.inference import prepare_tokenizer
@@ -24,7 +25,7 @@ from zigtune.training.model_card import write_model_card
 if TYPE_CHECKING:
     from zigtune.training.backends import LoadedModel
     from zigtune.training.packing import PackedCollator, PaddedCollator
-    from zigtune.training.tracking import MlflowRun
+    from zigtune.training.tracking import MlflowRun, NoTracking
 
 
 class Reporter(Protocol):
@@ -138,10 +139,10 @@ def prepare_data(config: TrainingConfig, tokenizer: Any, reporter: Reporter) -> 
 
 def open_tracking(
     config: TrainingConfig, run_name: str, backend: str, device: str, data: PreparedData, loaded: LoadedModel
-) -> MlflowRun:
-    from zigtune.training.tracking import MlflowRun
+) -> MlflowRun | NoTracking:
+    from zigtune.training.tracking import open_run
 
-    tracking = MlflowRun(config, run_name)
+    tracking = open_run(config, run_name)
     tracking.log_params(
         {
             "resolved_backend": backend,
@@ -169,7 +170,7 @@ class StepMonitor:
     def __init__(
         self,
         reporter: Reporter,
-        tracking: MlflowRun | None,
+        tracking: MlflowRun | NoTracking | None,
         collator: PackedCollator | PaddedCollator,
         config: TrainingConfig,
         cuda: bool,
@@ -242,7 +243,7 @@ def build_session(
     tokenizer: Any,
     data: PreparedData,
     reporter: Reporter,
-    tracking: MlflowRun | None,
+    tracking: MlflowRun | NoTracking | None,
     cuda: bool,
 ) -> Session:
     from zigtune.training import backends
@@ -295,12 +296,17 @@ def save_adapter(loaded: LoadedModel, tokenizer: Any, config: TrainingConfig) ->
 
     tied = embeddings_share_weight(loaded.model)
     adapter_dir = Path(config.output_dir) / "adapter"
+    if config.base_model in MODELS or config.base_model.lower().endswith(".gguf"):
+        # A fetched model's name resolves on any machine that fetched it; a GGUF file is named exactly (its
+        # directory could hold others). transformers would record the directory it loaded from.
+        for peft_config in loaded.model.peft_config.values():
+            peft_config.base_model_name_or_path = config.base_model
     loaded.model.save_pretrained(str(adapter_dir))
     tokenizer.save_pretrained(str(adapter_dir))
     return adapter_dir, tied
 
 
-def record(tracking: MlflowRun, config: TrainingConfig, result: TrainingResult) -> None:
+def record(tracking: MlflowRun | NoTracking, config: TrainingConfig, result: TrainingResult) -> None:
     """The model card and result beside the adapter; final metrics and the small files in MLflow."""
     adapter_dir = Path(result.adapter_dir)
     write_model_card(adapter_dir / "README.md", config, result)
@@ -319,7 +325,7 @@ def record(tracking: MlflowRun, config: TrainingConfig, result: TrainingResult) 
             tracking.log_artifact(adapter_dir / name, "adapter")
     if config.log_adapter_to_mlflow:
         tracking.log_artifact(adapter_dir, "adapter")
-    tracking.client.set_tag(tracking.run_id, "adapter_dir", str(adapter_dir))
+    tracking.set_tag("adapter_dir", str(adapter_dir))
 
 
 def _out_of_memory(config: TrainingConfig, torch: Any) -> TrainingError:

