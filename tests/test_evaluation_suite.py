@@ -175,19 +175,20 @@ def test_a_task_sharing_a_long_span_with_training_is_seen(hand_suite) -> None:
     assert mark_seen([total], ["Write a Zig 0.14.0 program that computes the sum o"])[total.id] is not None
 
 
-def test_common_lines_and_templates_are_not_evidence(hand_suite) -> None:
+def test_only_boilerplate_lines_and_the_suites_template_are_not_evidence(hand_suite) -> None:
     total = hand_suite.tasks[1]
-    header = 'const std = @import("std");\n\npub fn main() !void {\n    var sum: u32 = 0;\n'
-    training = [f"{header}    other(); // training item {i}\n}}\n" for i in range(6)]
-    assert len(normalise(header)) >= 50
-    # The reference's first lines appear in every training text: common, so not evidence.
-    assert mark_seen([total], training)[total.id] is None
-    # With a threshold above their count they are evidence again.
-    assert mark_seen([total], training, common_docs=7)[total.id] is not None
-    # A prompt template shared by many training texts is not evidence either.
-    template = "Write a Zig 0.14.0 program that computes the sum of the integers"
-    assert mark_seen([total], [f"{template} {i}" for i in range(6)])[total.id] is None
-    assert mark_seen([total], [f"{template} {i}" for i in range(2)])[total.id] is not None
+    reference = total.reference_solution or ""
+    boilerplate = 'const std = @import("std");\nconst expect = std.testing.expect;\nconst Allocator = std.mem.Allocator;\n'
+    assert len(normalise(boilerplate)) >= 50
+    # Import and alias lines in every training text are no one's own text.
+    assert mark_seen([total], [f"{boilerplate}fn other{i}() void {{}}\n" for i in range(100)])[total.id] is None
+    # The task's own text is evidence however often the training data repeats it: 1 text or all of them.
+    for copies in (1, 50, 100):
+        training = [reference if i < copies else f"{boilerplate}fn other{i}() void {{}}\n" for i in range(100)]
+        assert mark_seen([total], training)[total.id] is not None, copies
+    # So is a phrase of its prompt that many training texts share, unless the suite itself repeats it.
+    phrase = "Write a Zig 0.14.0 program that computes the sum of the integers"
+    assert mark_seen([total], [f"{phrase} {i}" for i in range(100)])[total.id] is not None
 
 
 def test_a_prompt_template_shared_by_the_suite_is_not_evidence(hand_suite) -> None:
