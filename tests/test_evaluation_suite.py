@@ -178,7 +178,9 @@ def test_a_task_sharing_a_long_span_with_training_is_seen(hand_suite) -> None:
 def test_only_boilerplate_lines_and_the_suites_template_are_not_evidence(hand_suite) -> None:
     total = hand_suite.tasks[1]
     reference = total.reference_solution or ""
-    boilerplate = 'const std = @import("std");\nconst expect = std.testing.expect;\nconst Allocator = std.mem.Allocator;\n'
+    boilerplate = (
+        'const std = @import("std");\nconst expect = std.testing.expect;\nconst Allocator = std.mem.Allocator;\n'
+    )
     assert len(normalise(boilerplate)) >= 50
     # Import and alias lines in every training text are no one's own text.
     assert mark_seen([total], [f"{boilerplate}fn other{i}() void {{}}\n" for i in range(100)])[total.id] is None
