@@ -19,7 +19,14 @@ from tests.test_dataset import validated_from, write
 from zigtune.dataset.build import DatasetSettings
 from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.decoding import Decoding, DecodingError
-from zigtune.evaluation.eval_split import EVAL_SPLIT, SOLUTION_FILE, TEST_FILE, eval_split_suite
+from zigtune.evaluation.eval_split import (
+    EVAL_SPLIT,
+    PROMPT_HOLDS_ANSWER,
+    RUN_TASK,
+    SOLUTION_FILE,
+    TEST_FILE,
+    eval_split_suite,
+)
 from zigtune.evaluation.scoring import BASE, FINE_TUNED
 from zigtune.evaluation.steps import verify_tasks
 from zigtune.evaluation.suite import SuiteError, load_suite
@@ -75,16 +82,13 @@ def test_the_eval_split_becomes_tasks_whose_prompts_do_not_give_the_answer(datas
     eval_rows = _split(dataset_files, "eval")
     conversion = eval_split_suite(eval_rows)
     tasks = conversion.suite.by_id()
-    assert sorted(tasks) == ["hello.zig", "hello_again.zig", "testing_introduction.zig"]
+    assert sorted(tasks) == ["testing_introduction.zig"]
     assert conversion.dropped == Counter(
-        {"not a code pair (concept)": 1, "its tests call no top-level function: nothing to implement": 1}
-    )  # test_labeled_break.zig: its test needs nothing from a solution
-    hello = tasks["hello.zig"]
-    assert (hello.check.kind, hello.check.expected_output, hello.check.stream) == ("run", "Hello, world!\n", "stdout")
-    assert "Hello, world!" not in hello.prompt and "prints exactly" not in hello.prompt  # the output is not quoted
-    assert hello.category == "Hello World" and hello.source == EVAL_SPLIT
-    assert tasks["hello_again.zig"].check.stream == "stderr"  # std.debug.print
+        {"not a code pair (concept)": 1, "its tests call no top-level function: nothing to implement": 1, RUN_TASK: 2}
+    )  # test_labeled_break.zig: its test needs nothing from a solution; hello.zig twice: judged by its exact output
     tests = tasks["testing_introduction.zig"]
+    section = eval_rows.filter(pl.col("example_name") == "testing_introduction.zig")["section_id"][0]
+    assert tests.source == f"{EVAL_SPLIT}#{section}"  # its independent source: the section it was made from
     stub, hidden = tests.files[SOLUTION_FILE], tests.hidden_files[TEST_FILE]
     assert 'pub fn addOne(number: i32) i32 {\n    _ = number;\n    @panic("TODO: implement");\n}' in stub
     assert "return number + 1;" in (tests.reference_solution or "") and "return number + 1;" not in tests.prompt
@@ -92,6 +96,23 @@ def test_the_eval_split_becomes_tasks_whose_prompts_do_not_give_the_answer(datas
     assert 'const zigtune_solution = @import("solution.zig");' in hidden and "addOne(41)" in hidden
     with pytest.raises(SuiteError, match="lacks columns"):
         eval_split_suite(eval_rows.drop("conversations"))
+
+
+def test_an_eval_prompt_that_holds_its_answer_is_dropped(dataset_files) -> None:
+    """A migration or repair prompt quotes the whole program with one regression: the answer is in the prompt."""
+    eval_rows = _split(dataset_files, "eval").filter(pl.col("example_name") == "testing_introduction.zig")
+    turns = eval_rows["conversations"][0].to_list()
+    answer = next(turn["content"] for turn in turns if turn["role"] == "assistant")
+    program = answer.split("```zig\n", 1)[1].split("```", 1)[0].replace("number + 1", "number + 2")
+    quoting = [
+        {**turn, "content": f"This program has a bug; fix it:\n```zig\n{program}```"}
+        if turn["role"] == "user"
+        else turn
+        for turn in turns
+    ]
+    rows = eval_rows.with_columns(conversations=pl.Series([quoting], dtype=eval_rows.schema["conversations"]))
+    conversion = eval_split_suite(rows)
+    assert conversion.suite.tasks == [] and conversion.dropped == Counter({PROMPT_HOLDS_ANSWER: 1})
 
 
 def test_eval_split_tasks_are_kept_only_when_their_check_tells_right_from_wrong(
@@ -102,7 +123,7 @@ def test_eval_split_tasks_are_kept_only_when_their_check_tells_right_from_wrong(
     suite.tasks.append(replace(broken, id="broken-reference", reference_solution="pub fn addOne() void {}\n"))
     dropped = asyncio.run(verify_tasks(suite, LocalZigEngine(zig_sandbox_root), None, CheckStats()))
     assert dropped == Counter({"eval_split: the reference fails": 1})
-    assert [task.id for task in suite.tasks] == ["hello_again.zig", "hello.zig", "testing_introduction.zig"]
+    assert [task.id for task in suite.tasks] == ["testing_introduction.zig"]
 
 
 # -- a scripted model through Dagster ---------------------------------------------------------------------------
@@ -126,8 +147,6 @@ PLAN = {
     ("hand_written_suite", "clamp"): ("reference", "ok"),
     ("hand_written_suite", "sum-to-stdout"): ("wrong sum", "wrong_output"),
     ("hand_written_suite", "countdown-to-stderr"): ("countdown", "ok"),
-    (EVAL_SPLIT, "hello_again.zig"): ("broken", "compile_error"),
-    (EVAL_SPLIT, "hello.zig"): ("reference", "ok"),
     (EVAL_SPLIT, "testing_introduction.zig"): ("stub", "runtime_error"),  # the placeholder panics
 }
 

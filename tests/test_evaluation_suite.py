@@ -20,6 +20,7 @@ from zigtune.evaluation.scoring import (
     category_summary,
     paired_difference,
     pass_at_k,
+    source_unit,
     summarize,
 )
 from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output, zig_string_literal
@@ -329,6 +330,32 @@ def test_the_paired_bootstrap_interval_brackets_the_difference_and_shrinks_with_
     assert paired_difference(few, "s", "all") == small  # seeded
     same = paired_difference(_rows({f"t{i}": ([True], [True]) for i in range(5)}), "s", "all")
     assert same is not None and (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_the_interval_resamples_independent_sources_not_tasks(hand_suite) -> None:
+    """20 tasks made from 2 docs sections (10 each; the fine-tuned model gains on one section only) are 2
+    independent sources: resampled by source, the interval spans 0 to 1, not the narrow interval of 20 tasks."""
+    from zigtune.evaluation.report import difference_line
+
+    results = _rows({f"t{i}": ([False], [i < 10]) for i in range(20)}).with_columns(
+        source_unit=pl.when(pl.col("task_id").str.slice(1).cast(pl.Int64) < 10)
+        .then(pl.lit("eval_split#section-a"))
+        .otherwise(pl.lit("eval_split#section-b"))
+    )
+    difference = paired_difference(results, "s", "all")
+    assert difference is not None and (difference.tasks, difference.sources) == (20, 2)
+    assert (difference.difference, difference.low, difference.high) == (0.5, 0.0, 1.0)
+    assert "paired bootstrap over 2 independent sources (20 tasks, resampled by source)" in difference_line(
+        difference, "all"
+    )
+    # Each task its own source: the narrow interval of 20 independent tasks.
+    alone = paired_difference(results.drop("source_unit"), "s", "all")
+    assert alone is not None and alone.sources == 20 and alone.low > 0.2 and alone.high < 0.8
+    assert "paired bootstrap over 20 independent tasks" in difference_line(alone, "all")
+    # A source that names no part ("zigtune": where the suite came from) does not tie its tasks together.
+    clamp = hand_suite.tasks[0]
+    assert source_unit(replace(clamp, source="zigtune")) == "task clamp"
+    assert source_unit(replace(clamp, source="eval_split#s1")) == "eval_split#s1"
 
 
 def test_the_verdict_key_holds_the_files_beside_the_root() -> None:
