@@ -207,12 +207,12 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
     verdicts = {(row["suite"], row["task_id"]): row["verdict"] for row in tuned.iter_rows(named=True)}
     assert verdicts == {key: verdict for key, (_, verdict) in PLAN.items()}
     assert set(frame.filter(pl.col("role") == BASE)["verdict"]) == {"compile_error"}
-    # Contamination: one of the 9 training conversations has the docs generator's test-task sentence, and only one
-    # eval task asks for tests: too rare on both sides to be taken for a template, so that task is seen. The
-    # program tasks share their template with each other: a template, not evidence.
+    # Contamination: the eval split's one task is asked with the docs generator's test-task sentence, which the
+    # training conversations hold too. A suite of one task has no template of its own, and how often the training
+    # data repeats a text does not make it common: the task is seen.
     seen = frame.filter(pl.col("seen") & (pl.col("role") == BASE))
     assert seen["task_id"].to_list() == ["testing_introduction.zig"]
-    assert "source file whose `test` blocks demonstrate" in seen["seen_span"][0]
+    assert "section of the Zig 0.14 reference. All tests must pass under `zig test`" in seen["seen_span"][0]
 
     metadata = result.asset_materializations_for_node("model_evaluation")[0].metadata
     assert metadata["headline"].value == "pass@1 on unseen tasks of hand_written_suite"
@@ -221,21 +221,22 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
     assert 0.0 <= metadata["difference_low"].value <= 2 / 3 <= metadata["difference_high"].value <= 1.0
     assert metadata["fine_tuned_compile_rate"].value == 1.0 and metadata["base_compile_rate"].value == 0.0
     by_suite = metadata["pass_at_1_by_suite"].value
-    assert by_suite[EVAL_SPLIT][FINE_TUNED] == 0.5 and by_suite[EVAL_SPLIT]["subset"] == "unseen"  # 1 of 2 unseen
-    assert metadata["tasks_by_suite"].value == {"hand_written_suite": 3, EVAL_SPLIT: 3}
+    assert by_suite[EVAL_SPLIT][FINE_TUNED] is None and by_suite[EVAL_SPLIT]["subset"] == "unseen"  # none unseen
+    assert metadata["tasks_by_suite"].value == {"hand_written_suite": 3, EVAL_SPLIT: 1}
     assert metadata["dropped_tasks"].value == {
         "eval_split: not a code pair (concept)": 1,
         "eval_split: its tests call no top-level function: nothing to implement": 1,
+        f"eval_split: {RUN_TASK}": 2,
     }
     report = metadata["report"].value
     assert "**hand_written_suite** — 3 tasks: 3 unseen, 0 seen in training; rates on **unseen** tasks" in report
     assert "| pass_at_1 | 0.0% | 66.7% | +66.7 pts |" in report
     assert "fine-tuned − base pass@1 on unseen tasks: **+66.7 points** (95% interval" in report
-    assert "| eval_split | Hello World | 2 | 0.0% | 50.0% |" in metadata["per_category"].value
+    assert "| eval_split |" not in metadata["per_category"].value  # per category on unseen tasks: none
     assert metadata["chart"].value.startswith("![pass@1 per suite and category](data:image/png;base64,iVBOR")
     assert set(frame["model"]) == {"base-model", "zigtune"} and set(frame["engine"]) == {"local"}
     # Progress lines with rate and ETA, for generating and for judging.
-    assert any(line.startswith("generating: 12/12 replies (100%)") and "ETA done" in line for line in logs)
+    assert any(line.startswith("generating: 8/8 replies (100%)") and "ETA done" in line for line in logs)
     assert any(line.startswith("judging: ") and "checks/" in line and "ETA done" in line for line in logs)
 
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}

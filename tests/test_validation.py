@@ -429,12 +429,14 @@ def test_validation_checks_with_its_own_cache_and_a_plain_recheck(
         "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
         "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
     }
-    result = dg.materialize(
-        _definitions(docs_markdown, pairs),
-        resources=resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"pair_validation": {"config": {"plain_recheck": 10}}}},
-    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            _definitions(docs_markdown, pairs),
+            resources=resources,
+            instance=instance,
+            run_config={"ops": {"pair_validation": {"config": {"plain_recheck": 10}}}},
+        )
+        logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert result.success
     rejected = pl.read_parquet(tmp_path / "assets" / "rejected_pairs.parquet")
     assert dict(rejected.select("pair_id", "verdict").iter_rows()) == {"broken": "compile_error"}
@@ -443,8 +445,8 @@ def test_validation_checks_with_its_own_cache_and_a_plain_recheck(
     assert (metadata["plain_rechecked"], metadata["plain_disagreements"]) == (3, 1)
     assert "forged_in_validation_cache" in metadata["plain_disagreement_pairs"]
     assert "compile_error" in metadata["plain_disagreement_pairs"]
-    logged = [e.message for e in result.all_events if e.event_type_value == "ENGINE_EVENT" or e.message]
-    assert any("the plain strategy disagrees on pair forged_in_validation_cache" in (m or "") for m in logged)
+    assert any("the plain strategy disagrees on pair forged_in_validation_cache" in line for line in logs)
+    assert any("3 checked again with the plain strategy: 1 disagree" in line for line in logs)
 
 
 def test_failed_canary_stops_validation_with_a_clear_message(
