@@ -279,6 +279,10 @@ MIXED = {
         + "std.os.argv.len });\n}\n",
         "run",
     ),
+    "anonymous_type": (
+        STD + 'pub fn main() void {\n    std.debug.print("{s}\\n", .{@typeName(struct { x: i32 })});\n}\n',
+        "run",
+    ),
     "returns_an_error": (STD + "pub fn main() !void {\n    return error.Boom;\n}\n", "run"),
     "exit_code": (STD + "pub fn main() u8 {\n    return 3;\n}\n", "run"),
     "bad_main": (STD + "pub fn main() u32 {\n    return 0;\n}\n", "run"),
@@ -302,6 +306,7 @@ EXPECTED = {
     "format_error": Verdict.COMPILE_ERROR,
     "backend_gap": Verdict.OK,
     "prints_names": Verdict.OK,
+    "anonymous_type": Verdict.OK,
     "returns_an_error": Verdict.RUNTIME_ERROR,
     "exit_code": Verdict.RUNTIME_ERROR,
     "bad_main": Verdict.COMPILE_ERROR,

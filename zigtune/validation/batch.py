@@ -39,6 +39,10 @@ snippet's source only.
    runner takes part in (a wrong return type of ``main``, a reference trace through the root) is checked
    again the plain way.
 
+An anonymous type's name carries a number the whole compilation chooses (``main.main__struct_24240``): a
+run whose output holds one is checked again the plain way, or a batch would store another number than the
+plain build prints (an expected output recorded from one batch failed in the next).
+
 One difference is left: in a test batch the snippet's type names carry a prefix. A test snippet that
 fails and might read names (:func:`~zigtune.validation.batch_layout.names_may_matter`) is checked again
 the plain way. ``duration_ms`` of a batched snippet is its share of the batch's compiles plus its run.
@@ -148,6 +152,11 @@ class Progress:
 #: The default panic handler's first line ("thread 42 panic: index out of bounds: ..."); in a test's output it
 #: follows the runner's "1/1 name..." on the same line.
 PANIC_LINE = re.compile(r"thread \d+ panic: ")
+
+
+#: The name of an anonymous type as ``@typeName`` or a format placeholder prints it (``main.main__struct_24240``):
+#: its number comes from the whole compilation, so a batch prints another number than the plain build would.
+NUMBERED_TYPE_NAME = re.compile(r"__(?:struct|enum|union|opaque)_\d+")
 
 
 def backend_may_matter(verdict: Verdict, ran: Finished) -> bool:
@@ -417,6 +426,9 @@ class Batch:
         names_matter = self.mode == "test" and names_may_matter(job.code, member.file_name)
         if verdict is not Verdict.OK and (names_matter or backend_may_matter(verdict, ran)):
             await self._plain(index)
+            return
+        if NUMBERED_TYPE_NAME.search(stdout) or NUMBERED_TYPE_NAME.search(stderr):
+            await self._plain(index)  # a number the whole batch's compilation chose: the plain build's differs
             return
         stdout, stderr = (
             plain_run_output(text, member, self.mode, job.code, self.runner_name, self.runner_lines)
