@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from zigtune.validation.batch_layout import (
     names_may_matter,
     patch_test_runner,
     plain_reason,
+    plain_run_output,
+    runner_line_map,
     without_comments,
 )
 from zigtune.validation.checking import analysable_codes
@@ -276,6 +279,10 @@ MIXED = {
         + "std.os.argv.len });\n}\n",
         "run",
     ),
+    "anonymous_type": (
+        STD + 'pub fn main() void {\n    std.debug.print("{s}\\n", .{@typeName(struct { x: i32 })});\n}\n',
+        "run",
+    ),
     "returns_an_error": (STD + "pub fn main() !void {\n    return error.Boom;\n}\n", "run"),
     "exit_code": (STD + "pub fn main() u8 {\n    return 3;\n}\n", "run"),
     "bad_main": (STD + "pub fn main() u32 {\n    return 0;\n}\n", "run"),
@@ -299,6 +306,7 @@ EXPECTED = {
     "format_error": Verdict.COMPILE_ERROR,
     "backend_gap": Verdict.OK,
     "prints_names": Verdict.OK,
+    "anonymous_type": Verdict.OK,
     "returns_an_error": Verdict.RUNTIME_ERROR,
     "exit_code": Verdict.RUNTIME_ERROR,
     "bad_main": Verdict.COMPILE_ERROR,
@@ -346,6 +354,57 @@ def test_a_batched_snippet_reads_like_a_plain_check(mixed: dict) -> None:
     assert "expected return type of main to be" in fast["bad_main"].stderr
     assert "error: Boom" in fast["returns_an_error"].stderr
     assert mixed["log"][-1].startswith(f"checked {len(MIXED)}/{len(MIXED)} (100%)")
+
+
+def comparable(output: str) -> str:
+    """Output with what differs between two binaries taken out (see ``plain_run_output``): addresses (of frames,
+    and of a leaked allocation, which differs between any two runs), ``__anon_N`` numbers and LLVM's last ``???``
+    frame."""
+    output = re.sub(r"\b0x[0-9a-f]+\b", "0x?", output)
+    output = re.sub(r"__anon_\d+", "__anon_N", output)
+    return output.replace("???:?:?: 0x? in ??? (???)\n", "")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+def test_the_stored_output_does_not_depend_on_the_strategy(mixed: dict) -> None:
+    fast, plain = mixed["fast"], mixed["plain"]
+    differ = {
+        name: (fast[name].stderr, plain[name].stderr)
+        for name in MIXED
+        if comparable(fast[name].stderr) != comparable(plain[name].stderr) or fast[name].stdout != plain[name].stdout
+    }
+    assert not differ
+    assert "Unwind error" not in fast["panics"].stderr and "root_" not in fast["bad_main"].stderr
+    assert "x += 1;\n  ^\n" in fast["panics"].stderr  # the source line under its frame, as a plain run prints it
+
+
+def test_a_batched_trace_is_worded_as_a_plain_runs() -> None:
+    member = BatchMember(f"s0_{NONCE}", "main.zig")
+    code = STD + 'test "t" {\nvar x: u8 = 255;\n_ = &x;\nx += 1;\n}\n'
+    runner = f"runner_{NONCE}.zig"
+    fast = (
+        "1/1 main.test.t...thread 1 panic: integer overflow\n"
+        "Unwind error at address `exe:0x10683e7` (error.AddressOutOfRange), trace may be incomplete\n\n"
+        f"/work/s0_{NONCE}/main.zig:5:3: 0x11bdc60 in test.t (root_{NONCE}_2.zig)\n"
+        f"/work/{runner}:215:25: 0x11770b8 in mainTerminal ({runner})\n"
+        "/zig/lib/std/start.zig:647:22: 0x1166e04 in posixCallMainAndExit (std.zig)\n"
+    )
+    lines = {215: 214}
+    assert plain_run_output(fast, member, "test", code, runner, lines) == (
+        "1/1 main.test.t...thread 1 panic: integer overflow\n"
+        "/work/main.zig:5:3: 0x11bdc60 in test.t (test)\n"
+        "x += 1;\n"
+        "  ^\n"
+        "/zig/lib/compiler/test_runner.zig:214:25: 0x11770b8 in mainTerminal (test)\n"
+        "/zig/lib/std/start.zig:647:22: 0x1166e04 in posixCallMainAndExit (test)\n"
+    )
+    program = f"/work/s0_{NONCE}/main.zig:3:5: 0x1150db3 in main (main.zig)\n"
+    assert plain_run_output(
+        program, member, "run", STD + "pub fn main() !void {\n    return error.Boom;\n}\n", runner, {}
+    ) == ("/work/main.zig:3:5: 0x1150db3 in main (main)\n    return error.Boom;\n    ^\n")
+    original = "a\nb\nc\nd\n"
+    assert runner_line_map(original, "a\nb\ninserted\nc\nd\n") == {1: 1, 2: 2, 4: 3, 5: 4}
 
 
 @pytest.mark.slow

@@ -1,4 +1,6 @@
-"""The dataset stage removes the train pairs in which the contamination report would see an evaluation task."""
+"""Contamination: a task's own text is seen however often the training data repeats it (the reference's
+``values.zig`` in 20 of 1,600 training texts), and the dataset stage removes the train pairs in which the
+contamination report would see an evaluation task."""
 
 from __future__ import annotations
 
@@ -8,13 +10,96 @@ import polars as pl
 
 from zigtune.dataset.build import DatasetSettings, build_dataset, write_dataset
 from zigtune.dataset.card import Funnel, dataset_card
+from zigtune.docs.sections import split_sections
 from zigtune.evaluation.contamination import conversation_text, mark_seen
-from zigtune.evaluation.suite import Check, SuiteTask
+from zigtune.evaluation.suite import Check, SuiteTask, load_suite
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA, QA_REJECTS_SCHEMA, pair_row
 from zigtune.validation.checking import VALIDATED_PAIRS_SCHEMA
 
 BOILERPLATE = 'const std = @import("std");\nconst expect = std.testing.expect;\n'
 SOLUTION = "pub fn rotateLeft(items: []u32, by: usize) void {\n    std.mem.rotate(u32, items, by % items.len);\n}\n"
+
+
+def _docs_programs(docs_markdown: str) -> dict[str, str]:
+    """The reference's annotated examples, by file name."""
+    return {example.name: example.code for section in split_sections(docs_markdown) for example in section.examples}
+
+
+def _conversation(question: str, code: str) -> str:
+    return conversation_text(
+        [{"role": "user", "content": question}, {"role": "assistant", "content": f"```zig\n{code}```"}]
+    )
+
+
+def _values_task(code: str) -> SuiteTask:
+    return SuiteTask(
+        id="docs/values",
+        prompt="Write a program that prints an integer sum, a float quotient, a boolean, an optional and an "
+        "error union, each on its own line.",
+        files={},
+        hidden_files={},
+        check=Check("run", expected_output="1 + 1 = 2\n", stream="stderr"),
+        solution_file="values.zig",
+        reference_solution=code,
+    )
+
+
+def _training(programs: dict[str, str], repeated: str, copies: int, total: int = 1600) -> list[str]:
+    """``total`` training conversations about the reference's programs, ``copies`` of them about ``repeated``."""
+    others = [code for name, code in sorted(programs.items()) if code != repeated]
+    texts = [_conversation(f"Question {i}: what does this program show?", repeated) for i in range(copies)]
+    texts += [
+        _conversation(f"Question {i}: explain this example.", others[i % len(others)]) for i in range(copies, total)
+    ]
+    return texts
+
+
+def test_a_program_the_training_data_repeats_is_seen(docs_markdown: str) -> None:
+    programs = _docs_programs(docs_markdown)
+    values = programs["values.zig"]
+    task = _values_task(values)
+    suite = [*load_suite("zigtune_core").tasks, task]  # a realistic suite: its template is found among 73 tasks
+    for copies in (1, 20, 400):
+        marks = mark_seen(suite, _training(programs, values, copies))
+        assert marks[task.id] is not None, f"values.zig in {copies} of 1,600 training texts was called unseen"
+        assert marks[task.id].field == "reference_solution" and len(marks[task.id].text) > 200
+    # Not in the training data at all: unseen. Boilerplate alone (its std import and aliases) is not evidence.
+    marks = mark_seen(suite, _training({k: v for k, v in programs.items() if k != "values.zig"}, "", 0))
+    assert marks[task.id] is None
+    boilerplate = 'const print = std.debug.print;\nconst std = @import("std");\nconst os = std.os;\n'
+    assert boilerplate in values
+    assert mark_seen(suite, [_conversation("Imports", boilerplate)] * 1600)[task.id] is None
+
+
+def test_the_dataset_removes_every_copy_of_a_repeated_program(docs_markdown: str) -> None:
+    programs = _docs_programs(docs_markdown)
+    values = programs["values.zig"]
+    task = _values_task(values)
+    sections = pl.DataFrame(
+        {"section_id": [f"s{i}" for i in range(200)], "order": list(range(200))},
+        schema={"section_id": pl.Utf8, "order": pl.Int32},
+    )
+    others = [code for name, code in sorted(programs.items()) if name != "values.zig"]
+    rows = [
+        pair_row(
+            section_id=f"s{i}",
+            breadcrumb=f"Topic {i}",
+            instruction=f"Question {i}: {'what does Values show' if i < 20 else 'explain this example'} (part {i})?",
+            response="```zig\n" + (values if i < 20 else others[i]) + "```",
+            generator="docs",
+            model="zig-docs",
+            template_hash="t",
+            family="explain_code",
+        )
+        for i in range(200)
+    ]
+    validated = _validated(rows)
+    settings = DatasetSettings(eval_fraction=0.0, near_duplicate_threshold=1.0, evaluation_tasks=(task,))
+    build = build_dataset(validated, sections, settings)
+    removed = set(build.contaminated["pair_id"])
+    assert removed >= {row["pair_id"] for row in rows[:20]}  # all 20 copies (10% of the train texts)
+    texts = [conversation_text(turns) for turns in build.split("train")["conversations"].to_list()]
+    assert mark_seen([task], texts) == {task.id: None}
 
 
 def _validated(rows: list[dict]) -> pl.DataFrame:

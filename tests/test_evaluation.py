@@ -19,7 +19,14 @@ from tests.test_dataset import validated_from, write
 from zigtune.dataset.build import DatasetSettings
 from zigtune.docs.sections import sections_frame, split_sections
 from zigtune.evaluation.decoding import Decoding, DecodingError
-from zigtune.evaluation.eval_split import EVAL_SPLIT, SOLUTION_FILE, TEST_FILE, eval_split_suite
+from zigtune.evaluation.eval_split import (
+    EVAL_SPLIT,
+    PROMPT_HOLDS_ANSWER,
+    RUN_TASK,
+    SOLUTION_FILE,
+    TEST_FILE,
+    eval_split_suite,
+)
 from zigtune.evaluation.scoring import BASE, FINE_TUNED
 from zigtune.evaluation.steps import verify_tasks
 from zigtune.evaluation.suite import SuiteError, load_suite
@@ -75,16 +82,13 @@ def test_the_eval_split_becomes_tasks_whose_prompts_do_not_give_the_answer(datas
     eval_rows = _split(dataset_files, "eval")
     conversion = eval_split_suite(eval_rows)
     tasks = conversion.suite.by_id()
-    assert sorted(tasks) == ["hello.zig", "hello_again.zig", "testing_introduction.zig"]
+    assert sorted(tasks) == ["testing_introduction.zig"]
     assert conversion.dropped == Counter(
-        {"not a code pair (concept)": 1, "its tests call no top-level function: nothing to implement": 1}
-    )  # test_labeled_break.zig: its test needs nothing from a solution
-    hello = tasks["hello.zig"]
-    assert (hello.check.kind, hello.check.expected_output, hello.check.stream) == ("run", "Hello, world!\n", "stdout")
-    assert "Hello, world!" not in hello.prompt and "prints exactly" not in hello.prompt  # the output is not quoted
-    assert hello.category == "Hello World" and hello.source == EVAL_SPLIT
-    assert tasks["hello_again.zig"].check.stream == "stderr"  # std.debug.print
+        {"not a code pair (concept)": 1, "its tests call no top-level function: nothing to implement": 1, RUN_TASK: 2}
+    )  # test_labeled_break.zig: its test needs nothing from a solution; hello.zig twice: judged by its exact output
     tests = tasks["testing_introduction.zig"]
+    section = eval_rows.filter(pl.col("example_name") == "testing_introduction.zig")["section_id"][0]
+    assert tests.source == f"{EVAL_SPLIT}#{section}"  # its independent source: the section it was made from
     stub, hidden = tests.files[SOLUTION_FILE], tests.hidden_files[TEST_FILE]
     assert 'pub fn addOne(number: i32) i32 {\n    _ = number;\n    @panic("TODO: implement");\n}' in stub
     assert "return number + 1;" in (tests.reference_solution or "") and "return number + 1;" not in tests.prompt
@@ -92,6 +96,23 @@ def test_the_eval_split_becomes_tasks_whose_prompts_do_not_give_the_answer(datas
     assert 'const zigtune_solution = @import("solution.zig");' in hidden and "addOne(41)" in hidden
     with pytest.raises(SuiteError, match="lacks columns"):
         eval_split_suite(eval_rows.drop("conversations"))
+
+
+def test_an_eval_prompt_that_holds_its_answer_is_dropped(dataset_files) -> None:
+    """A migration or repair prompt quotes the whole program with one regression: the answer is in the prompt."""
+    eval_rows = _split(dataset_files, "eval").filter(pl.col("example_name") == "testing_introduction.zig")
+    turns = eval_rows["conversations"][0].to_list()
+    answer = next(turn["content"] for turn in turns if turn["role"] == "assistant")
+    program = answer.split("```zig\n", 1)[1].split("```", 1)[0].replace("number + 1", "number + 2")
+    quoting = [
+        {**turn, "content": f"This program has a bug; fix it:\n```zig\n{program}```"}
+        if turn["role"] == "user"
+        else turn
+        for turn in turns
+    ]
+    rows = eval_rows.with_columns(conversations=pl.Series([quoting], dtype=eval_rows.schema["conversations"]))
+    conversion = eval_split_suite(rows)
+    assert conversion.suite.tasks == [] and conversion.dropped == Counter({PROMPT_HOLDS_ANSWER: 1})
 
 
 def test_eval_split_tasks_are_kept_only_when_their_check_tells_right_from_wrong(
@@ -102,7 +123,7 @@ def test_eval_split_tasks_are_kept_only_when_their_check_tells_right_from_wrong(
     suite.tasks.append(replace(broken, id="broken-reference", reference_solution="pub fn addOne() void {}\n"))
     dropped = asyncio.run(verify_tasks(suite, LocalZigEngine(zig_sandbox_root), None, CheckStats()))
     assert dropped == Counter({"eval_split: the reference fails": 1})
-    assert [task.id for task in suite.tasks] == ["hello_again.zig", "hello.zig", "testing_introduction.zig"]
+    assert [task.id for task in suite.tasks] == ["testing_introduction.zig"]
 
 
 # -- a scripted model through Dagster ---------------------------------------------------------------------------
@@ -126,8 +147,6 @@ PLAN = {
     ("hand_written_suite", "clamp"): ("reference", "ok"),
     ("hand_written_suite", "sum-to-stdout"): ("wrong sum", "wrong_output"),
     ("hand_written_suite", "countdown-to-stderr"): ("countdown", "ok"),
-    (EVAL_SPLIT, "hello_again.zig"): ("broken", "compile_error"),
-    (EVAL_SPLIT, "hello.zig"): ("reference", "ok"),
     (EVAL_SPLIT, "testing_introduction.zig"): ("stub", "runtime_error"),  # the placeholder panics
 }
 
@@ -188,12 +207,12 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
     verdicts = {(row["suite"], row["task_id"]): row["verdict"] for row in tuned.iter_rows(named=True)}
     assert verdicts == {key: verdict for key, (_, verdict) in PLAN.items()}
     assert set(frame.filter(pl.col("role") == BASE)["verdict"]) == {"compile_error"}
-    # Contamination: one of the 9 training conversations has the docs generator's test-task sentence, and only one
-    # eval task asks for tests: too rare on both sides to be taken for a template, so that task is seen. The
-    # program tasks share their template with each other: a template, not evidence.
+    # Contamination: the eval split's one task is asked with the docs generator's test-task sentence, which the
+    # training conversations hold too. A suite of one task has no template of its own, and how often the training
+    # data repeats a text does not make it common: the task is seen.
     seen = frame.filter(pl.col("seen") & (pl.col("role") == BASE))
     assert seen["task_id"].to_list() == ["testing_introduction.zig"]
-    assert "source file whose `test` blocks demonstrate" in seen["seen_span"][0]
+    assert "section of the Zig 0.14 reference. All tests must pass under `zig test`" in seen["seen_span"][0]
 
     metadata = result.asset_materializations_for_node("model_evaluation")[0].metadata
     assert metadata["headline"].value == "pass@1 on unseen tasks of hand_written_suite"
@@ -202,21 +221,22 @@ def test_a_scripted_model_gets_exactly_the_expected_verdicts_and_rates(
     assert 0.0 <= metadata["difference_low"].value <= 2 / 3 <= metadata["difference_high"].value <= 1.0
     assert metadata["fine_tuned_compile_rate"].value == 1.0 and metadata["base_compile_rate"].value == 0.0
     by_suite = metadata["pass_at_1_by_suite"].value
-    assert by_suite[EVAL_SPLIT][FINE_TUNED] == 0.5 and by_suite[EVAL_SPLIT]["subset"] == "unseen"  # 1 of 2 unseen
-    assert metadata["tasks_by_suite"].value == {"hand_written_suite": 3, EVAL_SPLIT: 3}
+    assert by_suite[EVAL_SPLIT][FINE_TUNED] is None and by_suite[EVAL_SPLIT]["subset"] == "unseen"  # none unseen
+    assert metadata["tasks_by_suite"].value == {"hand_written_suite": 3, EVAL_SPLIT: 1}
     assert metadata["dropped_tasks"].value == {
         "eval_split: not a code pair (concept)": 1,
         "eval_split: its tests call no top-level function: nothing to implement": 1,
+        f"eval_split: {RUN_TASK}": 2,
     }
     report = metadata["report"].value
     assert "**hand_written_suite** — 3 tasks: 3 unseen, 0 seen in training; rates on **unseen** tasks" in report
     assert "| pass_at_1 | 0.0% | 66.7% | +66.7 pts |" in report
     assert "fine-tuned − base pass@1 on unseen tasks: **+66.7 points** (95% interval" in report
-    assert "| eval_split | Hello World | 2 | 0.0% | 50.0% |" in metadata["per_category"].value
+    assert "| eval_split |" not in metadata["per_category"].value  # per category on unseen tasks: none
     assert metadata["chart"].value.startswith("![pass@1 per suite and category](data:image/png;base64,iVBOR")
     assert set(frame["model"]) == {"base-model", "zigtune"} and set(frame["engine"]) == {"local"}
     # Progress lines with rate and ETA, for generating and for judging.
-    assert any(line.startswith("generating: 12/12 replies (100%)") and "ETA done" in line for line in logs)
+    assert any(line.startswith("generating: 8/8 replies (100%)") and "ETA done" in line for line in logs)
     assert any(line.startswith("judging: ") and "checks/" in line and "ETA done" in line for line in logs)
 
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}

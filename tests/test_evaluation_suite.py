@@ -20,6 +20,7 @@ from zigtune.evaluation.scoring import (
     category_summary,
     paired_difference,
     pass_at_k,
+    source_unit,
     summarize,
 )
 from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output, zig_string_literal
@@ -175,19 +176,22 @@ def test_a_task_sharing_a_long_span_with_training_is_seen(hand_suite) -> None:
     assert mark_seen([total], ["Write a Zig 0.14.0 program that computes the sum o"])[total.id] is not None
 
 
-def test_common_lines_and_templates_are_not_evidence(hand_suite) -> None:
+def test_only_boilerplate_lines_and_the_suites_template_are_not_evidence(hand_suite) -> None:
     total = hand_suite.tasks[1]
-    header = 'const std = @import("std");\n\npub fn main() !void {\n    var sum: u32 = 0;\n'
-    training = [f"{header}    other(); // training item {i}\n}}\n" for i in range(6)]
-    assert len(normalise(header)) >= 50
-    # The reference's first lines appear in every training text: common, so not evidence.
-    assert mark_seen([total], training)[total.id] is None
-    # With a threshold above their count they are evidence again.
-    assert mark_seen([total], training, common_docs=7)[total.id] is not None
-    # A prompt template shared by many training texts is not evidence either.
-    template = "Write a Zig 0.14.0 program that computes the sum of the integers"
-    assert mark_seen([total], [f"{template} {i}" for i in range(6)])[total.id] is None
-    assert mark_seen([total], [f"{template} {i}" for i in range(2)])[total.id] is not None
+    reference = total.reference_solution or ""
+    boilerplate = (
+        'const std = @import("std");\nconst expect = std.testing.expect;\nconst Allocator = std.mem.Allocator;\n'
+    )
+    assert len(normalise(boilerplate)) >= 50
+    # Import and alias lines in every training text are no one's own text.
+    assert mark_seen([total], [f"{boilerplate}fn other{i}() void {{}}\n" for i in range(100)])[total.id] is None
+    # The task's own text is evidence however often the training data repeats it: 1 text or all of them.
+    for copies in (1, 50, 100):
+        training = [reference if i < copies else f"{boilerplate}fn other{i}() void {{}}\n" for i in range(100)]
+        assert mark_seen([total], training)[total.id] is not None, copies
+    # So is a phrase of its prompt that many training texts share, unless the suite itself repeats it.
+    phrase = "Write a Zig 0.14.0 program that computes the sum of the integers"
+    assert mark_seen([total], [f"{phrase} {i}" for i in range(100)])[total.id] is not None
 
 
 def test_a_prompt_template_shared_by_the_suite_is_not_evidence(hand_suite) -> None:
@@ -326,6 +330,32 @@ def test_the_paired_bootstrap_interval_brackets_the_difference_and_shrinks_with_
     assert paired_difference(few, "s", "all") == small  # seeded
     same = paired_difference(_rows({f"t{i}": ([True], [True]) for i in range(5)}), "s", "all")
     assert same is not None and (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_the_interval_resamples_independent_sources_not_tasks(hand_suite) -> None:
+    """20 tasks made from 2 docs sections (10 each; the fine-tuned model gains on one section only) are 2
+    independent sources: resampled by source, the interval spans 0 to 1, not the narrow interval of 20 tasks."""
+    from zigtune.evaluation.report import difference_line
+
+    results = _rows({f"t{i}": ([False], [i < 10]) for i in range(20)}).with_columns(
+        source_unit=pl.when(pl.col("task_id").str.slice(1).cast(pl.Int64) < 10)
+        .then(pl.lit("eval_split#section-a"))
+        .otherwise(pl.lit("eval_split#section-b"))
+    )
+    difference = paired_difference(results, "s", "all")
+    assert difference is not None and (difference.tasks, difference.sources) == (20, 2)
+    assert (difference.difference, difference.low, difference.high) == (0.5, 0.0, 1.0)
+    assert "paired bootstrap over 2 independent sources (20 tasks, resampled by source)" in difference_line(
+        difference, "all"
+    )
+    # Each task its own source: the narrow interval of 20 independent tasks.
+    alone = paired_difference(results.drop("source_unit"), "s", "all")
+    assert alone is not None and alone.sources == 20 and alone.low > 0.2 and alone.high < 0.8
+    assert "paired bootstrap over 20 independent tasks" in difference_line(alone, "all")
+    # A source that names no part ("zigtune": where the suite came from) does not tie its tasks together.
+    clamp = hand_suite.tasks[0]
+    assert source_unit(replace(clamp, source="zigtune")) == "task clamp"
+    assert source_unit(replace(clamp, source="eval_split#s1")) == "eval_split#s1"
 
 
 def test_the_verdict_key_holds_the_files_beside_the_root() -> None:

@@ -27,9 +27,10 @@ from zigtune.validation.checking import (
     VALIDATED_PAIRS_SCHEMA,
     run_canary,
     validate_pairs,
+    verdict_key,
 )
 from zigtune.validation.sandbox import BuildOptions, LocalZigEngine
-from zigtune.validation.verdicts import Verdict, classify_codapi
+from zigtune.validation.verdicts import ExecResult, Verdict, classify_codapi
 
 HELLO = (
     'const std = @import("std");\n\npub fn main() !void {\n    try std.io.getStdOut().writer().writeAll("hi\\n");\n}\n'
@@ -395,6 +396,57 @@ def test_materialize_validated_and_rejected_pairs(
         assert value not in repr(materialization.metadata)
     assert value not in "".join(repr(event) for event in result.all_events)
     assert secret.read_text(encoding="utf-8").strip() == value
+
+
+def _forge_ok(cache: ContentCache, code: str, mode: str) -> None:
+    """A verdict ``ok`` for ``code`` written into ``cache`` as if a check had given it."""
+    forged = ExecResult(Verdict.OK, 1.0, "hi\n", "", "0.14.0", "local", exit_code=0)
+    cache.put(verdict_key(code, mode, BuildOptions(), "0.14.0"), forged.to_dict())
+
+
+def test_validation_checks_with_its_own_cache_and_a_plain_recheck(
+    docs_markdown: str, data_dir: Path, zig_sandbox_root: Path, tmp_path: Path
+) -> None:
+    """The generator's verdict cache cannot validate a pair: a broken program the generator's cache calls ``ok``
+    is rejected. Validation's own cache is checked by the plain re-check: a forged ``ok`` there is counted as a
+    disagreement, in the metadata and the log."""
+    generator_cache, validation_cache = (
+        ContentCache(data_dir / "cache" / "verdicts"),
+        ContentCache(data_dir / "cache" / "validation"),
+    )
+    other_broken = BROKEN.replace("missing", "absent")
+    _forge_ok(generator_cache, BROKEN, "run")
+    _forge_ok(validation_cache, other_broken, "run")
+    pairs = pl.DataFrame(
+        [
+            _pair("hello", f"```zig\n{HELLO}```", expected_output="hi\n"),
+            _pair("broken", f"```zig\n{BROKEN}```"),
+            _pair("forged_in_validation_cache", f"```zig\n{other_broken}```"),
+        ],
+        schema=QA_PAIRS_SCHEMA,
+    )
+    resources = {
+        "zig": ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root))),
+        "io_manager": ParquetIOManager(base_path=str(tmp_path / "assets")),
+    }
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            _definitions(docs_markdown, pairs),
+            resources=resources,
+            instance=instance,
+            run_config={"ops": {"pair_validation": {"config": {"plain_recheck": 10}}}},
+        )
+        logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert result.success
+    rejected = pl.read_parquet(tmp_path / "assets" / "rejected_pairs.parquet")
+    assert dict(rejected.select("pair_id", "verdict").iter_rows()) == {"broken": "compile_error"}
+    metadata = {k: v.value for k, v in result.asset_materializations_for_node("pair_validation")[0].metadata.items()}
+    assert (metadata["compiled"], metadata["cached"]) == (2, 1)  # the forged entry of its own cache was read
+    assert (metadata["plain_rechecked"], metadata["plain_disagreements"]) == (3, 1)
+    assert "forged_in_validation_cache" in metadata["plain_disagreement_pairs"]
+    assert "compile_error" in metadata["plain_disagreement_pairs"]
+    assert any("the plain strategy disagrees on pair forged_in_validation_cache" in line for line in logs)
+    assert any("3 checked again with the plain strategy: 1 disagree" in line for line in logs)
 
 
 def test_failed_canary_stops_validation_with_a_clear_message(

@@ -90,8 +90,9 @@ class EvaluationConfig(dg.Config):
     """``hf``: transformers + peft in a worker process (GPU when there is one). ``openai``: a server."""
 
     suites: list[str] = Field(default_factory=lambda: list(DEFAULT_SUITES))
-    """Task suites: ``zigtune_core`` (the project's suite), ``eval_split`` (the held-out split as tasks), or the
-    path of any suite JSONL file (format: README, "Task suites")."""
+    """Task suites: ``zigtune_core`` (the project's suite, the default), ``eval_split`` (the held-out split as
+    tasks; not a default: too few independent sources, README "The suites it runs"), or the path of any suite
+    JSONL file (format: README, "Task suites")."""
 
     verify_suites: list[str] = Field(default_factory=lambda: [EVAL_SPLIT])
     """Suites whose tasks are checked before any model is asked: a task is kept only when its reference solution

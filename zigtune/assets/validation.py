@@ -7,6 +7,11 @@ it fails, the run stops right there with the disagreements in the message, so no
 untrusted engine is ever stored and nothing downstream (the dataset) runs. Checking the canary
 inside the asset, rather than as a separate check after it, costs ~6 compiles and saves a whole
 validation run done with a broken engine.
+
+Validation is evidence of its own, not a re-reading of the generator's: its verdicts live in their own
+cache (``<data dir>/cache/validation``; the generator's are in ``cache/verdicts``), and every run
+checks a seeded sample again with the plain LLVM strategy and no cache (config ``plain_recheck``); the
+disagreements are counted in the metadata and the run log.
 """
 
 import asyncio
@@ -37,7 +42,10 @@ from zigtune.validation.sandbox import SandboxError
 
 __all__ = ["VALIDATED_PAIRS_SCHEMA", "pair_validation"]
 
-CODE_VERSION = "2"  # 2: every declaration analysed, API names checked, unchecked pairs marked
+CODE_VERSION = "3"  # 2: every declaration analysed, API names checked, unchecked pairs marked; 3: own cache
+#: Validation's own verdict cache, apart from the generator's (``cache/verdicts``), so a pair is validated by a
+#: check validation made, not by the verdict that let the generator keep it.
+CACHE_DIRECTORY = "validation"
 CANARY_CHECK = "zig_engine_canary"
 
 
@@ -55,6 +63,11 @@ class ValidationConfig(dg.Config):
     check_strategy: Literal["fast", "plain"] = "fast"
     """``fast``: many snippets per compile, the self-hosted x86_64 backend, one sandboxed run per snippet
     (zigtune.validation.batch); ``plain``: one LLVM compile per snippet. Same verdicts; fast is ~5x+ cheaper."""
+
+    plain_recheck: int = 16
+    """How many distinct checks (a sample seeded by ``seed``) every run does again with the plain LLVM strategy
+    and no cache, whatever ``check_strategy``; where a pair's verdict differs, it is counted and listed
+    (``plain_disagreements``). 0 turns it off."""
 
 
 def _failure_preview(rejected: pl.DataFrame, rows: int) -> str:
@@ -107,7 +120,7 @@ def pair_validation(
         engine = zig.create_engine()
     except SandboxError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    cache = ContentCache(settings.data_dir() / "cache" / "verdicts")
+    cache = ContentCache(settings.data_dir() / "cache" / CACHE_DIRECTORY)
 
     async def run():
         try:
@@ -125,6 +138,7 @@ def pair_validation(
                 example_options=options,
                 strategy=config.check_strategy,
                 log=context.log.info,
+                plain_recheck=config.plain_recheck,
             )
             return canary, outcome
         finally:
@@ -141,8 +155,14 @@ def pair_validation(
     summary = validation_summary(pl.concat([validated, rejected]), stats)
     context.log.info(
         f"{summary['checked']} checked ({summary['passed']} passed, {summary['rejected']} rejected), "
-        f"{summary['unchecked']} unchecked; {stats.compiled} compiled, {stats.cached} from cache"
+        f"{summary['unchecked']} unchecked; {stats.compiled} compiled, {stats.cached} from validation's cache; "
+        f"{stats.plain_rechecked} checked again with the plain strategy: {len(stats.plain_disagreements)} disagree"
     )
+    for disagreement in stats.plain_disagreements:
+        context.log.warning(
+            f"the plain strategy disagrees on pair {disagreement['pair_id']}: {disagreement['verdict']} kept, "
+            f"{disagreement['plain_verdict']} from the plain check"
+        )
     metadata = {
         **{key: value for key, value in summary.items() if not isinstance(value, dict | list)},
         **{key: dg.MetadataValue.json(value) for key, value in summary.items() if isinstance(value, dict | list)},
@@ -152,6 +172,9 @@ def pair_validation(
         "sample_fraction": config.sample_fraction,
         "wall_seconds": round(time.monotonic() - started, 3),
         "sample_failures": dg.MetadataValue.md(_failure_preview(rejected, config.failure_samples)),
+        "plain_disagreement_pairs": dg.MetadataValue.md(
+            markdown_table(pl.DataFrame(stats.plain_disagreements), 160) if stats.plain_disagreements else "none"
+        ),
     }
     yield dg.Output(validated, output_name="validated_pairs", metadata=metadata)
     yield dg.Output(

@@ -214,8 +214,8 @@ def remove_contaminated(
 
     Seen is the contamination report's own test (``evaluation.contamination.mark_seen`` on the train
     conversations, as the report reads ``train.jsonl``): for each task seen, every train pair holding
-    a ``span``-character window of the shared run is removed. What counts as common text is a share of
-    the train texts, so the test runs again on what is left until no task is seen.
+    a ``span``-character window of the shared run is removed, however many hold it. A task may share
+    more than one run, so the test runs again on what is left until no task is seen.
     """
     removed: list[dict[str, str]] = []
     while tasks:

@@ -1,22 +1,19 @@
 """Which tasks did the model see in training? A task is *seen* when its prompt or its reference solution shares
 a span of at least ``SPAN_CHARS`` (50) characters of its own text with a training text, whitespace collapsed.
 
-Common text is not the task's own: the same import lines (``const std = @import("std");``) and prompt templates
-recur in most training texts and would mark every task seen. Common, with ``common_docs`` = 1% of the training
-texts and at least 5:
+A task's own text counts however often the training data repeats it: a reference program found in 20 of 1,600
+training texts is as seen as one found in one (the more often, the more it was learnt). Only two kinds of text
+are not the task's own, and neither depends on the training data:
 
-- in both fields, a line that occurs in at least ``common_docs`` training texts: it is left out and the text
-  is cut there;
-- in a reference solution, a 50-character window that occurs in at least ``common_docs`` training texts;
-- in a prompt, a ``TEMPLATE_CHARS`` (25) character window that occurs in at least ``common_docs`` training
-  texts, or in the prompts of at least 10% of the suite's tasks (and at least 2): the suite's own template.
-  Prompt templates are short phrases ("...\" section of the Zig 0.14 reference. Context: "), so they are found
-  with the shorter window.
+- **boilerplate lines** (:func:`is_boilerplate`): imports and aliases (``const std = @import("std");``,
+  ``const expect = std.testing.expect;``) and the usual allocator set-up lines. They are left out and the
+  text is cut there, so a span never bridges them;
+- **the suite's template**: a ``TEMPLATE_CHARS`` (25) character window found in at least 10% of the suite's
+  own tasks (and at least ``MIN_TEMPLATE_TASKS``), in any field: the phrases its prompts are written with
+  ("...\" section of the Zig 0.14 reference. Context: ", "Reply with the complete program in a single").
 
-The characters a common window covers are left out, and a shared span must be 50 characters of what is left:
-a template plus the first letters of a topic ("...that demonstrates Ass") is not evidence. The price: a task
-repeated in ``common_docs`` training texts would not be flagged (the dataset stage's deduplication keeps
-repeats far below that).
+The characters a template window covers are left out, and a shared span must be 50 characters of what is left:
+a template plus the first letters of a topic ("...that demonstrates Ass") is not evidence.
 
 Call it once per suite: the template rule reads the tasks it is given. One pass over the training texts;
 memory grows with the tasks' text, not with the training data. No dagster here.
@@ -26,8 +23,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,31 @@ from typing import Any
 from zigtune.evaluation.suite import SuiteError, SuiteTask
 
 SPAN_CHARS = 50
-#: The window that finds prompt templates (common phrases are shorter than a span).
+#: The window that finds a suite's template (its common phrases are shorter than a span).
 TEMPLATE_CHARS = 25
+#: A template window is in at least this share of the suite's tasks, and in at least ``MIN_TEMPLATE_TASKS``.
+TEMPLATE_SHARE = 0.1
+MIN_TEMPLATE_TASKS = 2
 FIELDS = ("prompt", "reference_solution")
+
+#: Boilerplate: an import or an alias of a declaration elsewhere (``const expect = std.testing.expect;``,
+#: ``const Allocator = std.mem.Allocator;``, ``const c = @cImport(...)`` on one line), normalised.
+IMPORT_OR_ALIAS = re.compile(
+    r"(?:pub )?const [A-Za-z_]\w* = (?:@import\(\"[^\"]*\"\)|@cImport\(.*\)|std)(?:\.[A-Za-z_]\w*)*;"
+)
+#: The allocator set-up every program that allocates starts with, normalised.
+BOILERPLATE_LINES = frozenset(
+    {
+        "var gpa = std.heap.GeneralPurposeAllocator(.{}){};",
+        "defer _ = gpa.deinit();",
+        "const allocator = gpa.allocator();",
+        "var arena = std.heap.ArenaAllocator.init(std.heap.page_allocator);",
+        "defer arena.deinit();",
+        "const allocator = arena.allocator();",
+        "const allocator = std.testing.allocator;",
+        "const stdout = std.io.getStdOut().writer();",
+    }
+)
 
 
 def normalise(text: str) -> str:
@@ -45,8 +65,9 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def default_common_docs(training_docs: int) -> int:
-    return max(5, math.ceil(0.01 * training_docs))
+def is_boilerplate(line: str) -> bool:
+    """Is this line (normalised) an import, an alias or an allocator set-up line: no one's own text?"""
+    return line in BOILERPLATE_LINES or IMPORT_OR_ALIAS.fullmatch(line) is not None
 
 
 @dataclass(frozen=True)
@@ -61,12 +82,12 @@ def _windows(text: str, size: int) -> Iterator[str]:
     return (text[i : i + size] for i in range(len(text) - size + 1))
 
 
-def _segments(text: str, common_lines: set[str]) -> list[str]:
-    """The normalised text cut at its common lines (which are dropped)."""
+def _segments(text: str) -> list[str]:
+    """The normalised text cut at its boilerplate lines (which are dropped)."""
     segments, current = [], []
     for line in text.splitlines():
         normal = normalise(line)
-        if normal in common_lines:
+        if is_boilerplate(normal):
             if current:
                 segments.append(" ".join(current))
             current = []
@@ -77,12 +98,12 @@ def _segments(text: str, common_lines: set[str]) -> list[str]:
     return segments
 
 
-def _own_text(segment: str, size: int, span: int, common: Callable[[str], bool]) -> list[str]:
-    """The runs of at least ``span`` characters of ``segment`` that no common ``size``-character window covers."""
+def _own_text(segment: str, templates: set[str], span: int) -> list[str]:
+    """The runs of at least ``span`` characters of ``segment`` that no template window covers."""
     covered = [False] * len(segment)
-    for index, window in enumerate(_windows(segment, size)):
-        if common(window):
-            covered[index : index + size] = [True] * size
+    for index, window in enumerate(_windows(segment, TEMPLATE_CHARS)):
+        if window in templates:
+            covered[index : index + TEMPLATE_CHARS] = [True] * TEMPLATE_CHARS
     parts, start = [], None
     for index, flag in enumerate([*covered, True]):
         if not flag and start is None:
@@ -98,6 +119,22 @@ def _task_fields(task: SuiteTask) -> list[tuple[str, str]]:
     return [(name, value) for name in FIELDS if (value := getattr(task, name))]
 
 
+def suite_template(tasks: list[SuiteTask]) -> set[str]:
+    """The ``TEMPLATE_CHARS`` windows found in at least ``TEMPLATE_SHARE`` of the tasks (any field, boilerplate
+    lines left out), and in at least ``MIN_TEMPLATE_TASKS``: the text the suite itself repeats."""
+    per_task: Counter[str] = Counter()
+    for task in tasks:
+        windows = {
+            window
+            for _, text in _task_fields(task)
+            for segment in _segments(text)
+            for window in _windows(segment, TEMPLATE_CHARS)
+        }
+        per_task.update(windows)
+    needed = max(MIN_TEMPLATE_TASKS, math.ceil(TEMPLATE_SHARE * len(tasks)))
+    return {window for window, count in per_task.items() if count >= needed}
+
+
 def _longest_run(segment: str, evidence: list[bool], size: int) -> str:
     best, start = "", None
     for index, flag in enumerate([*evidence, False]):
@@ -111,42 +148,32 @@ def _longest_run(segment: str, evidence: list[bool], size: int) -> str:
 
 
 def mark_seen(
-    tasks: list[SuiteTask], training_texts: Iterable[str], span: int = SPAN_CHARS, common_docs: int | None = None
+    tasks: list[SuiteTask], training_texts: Iterable[str], span: int = SPAN_CHARS
 ) -> dict[str, SharedSpan | None]:
-    """For each task id: the span it shares with the training texts, or ``None`` (unseen)."""
-    fields = {task.id: _task_fields(task) for task in tasks}
-    prompts = [normalise(task.prompt) for task in tasks]
-    in_prompts = Counter(window for prompt in prompts for window in set(_windows(prompt, TEMPLATE_CHARS)))
-    templates = {window for window, count in in_prompts.items() if count >= max(2, math.ceil(0.1 * len(tasks)))}
-    wanted_lines = {normalise(line) for pairs in fields.values() for _, text in pairs for line in text.splitlines()}
-    wanted_lines.discard("")
-    wanted = {w for pairs in fields.values() for _, text in pairs for w in _windows(normalise(text), span)}
-    wanted |= {w for prompt in prompts for w in _windows(prompt, TEMPLATE_CHARS)}
-    line_docs: Counter[str] = Counter()
-    window_docs: Counter[str] = Counter()
-    documents = 0
+    """For each task id: the longest span of its own text it shares with the training texts, or ``None`` (unseen)."""
+    templates = suite_template(tasks)
+    own = {
+        task.id: [
+            (name, part)
+            for name, text in _task_fields(task)
+            for segment in _segments(text)
+            for part in _own_text(segment, templates, span)
+        ]
+        for task in tasks
+    }
+    wanted = {window for parts in own.values() for _, part in parts for window in _windows(part, span)}
+    found_windows: set[str] = set()
     for text in training_texts:
-        documents += 1
-        normal = normalise(text)
-        line_docs.update({normalise(line) for line in text.splitlines()} & wanted_lines)
-        window_docs.update((set(_windows(normal, span)) | set(_windows(normal, TEMPLATE_CHARS))) & wanted)
-    threshold = common_docs if common_docs is not None else default_common_docs(documents)
-    common_lines = {line for line, count in line_docs.items() if count >= threshold}
-
-    def common(window: str) -> bool:
-        return window_docs.get(window, 0) >= threshold or window in templates
-
+        if wanted:
+            found_windows.update(set(_windows(normalise(text), span)) & wanted)
     marks: dict[str, SharedSpan | None] = {}
-    for task_id, pairs in fields.items():
+    for task_id, parts in own.items():
         found: SharedSpan | None = None
-        for name, text in pairs:
-            size = TEMPLATE_CHARS if name == "prompt" else span
-            for segment in _segments(text, common_lines):
-                for part in _own_text(segment, size, span, common):
-                    evidence = [w in window_docs for w in _windows(part, span)]
-                    run = _longest_run(part, evidence, span) if any(evidence) else ""
-                    if run and (found is None or len(run) > len(found.text)):
-                        found = SharedSpan(name, run)
+        for name, part in parts:
+            evidence = [window in found_windows for window in _windows(part, span)]
+            run = _longest_run(part, evidence, span) if any(evidence) else ""
+            if run and (found is None or len(run) > len(found.text)):
+                found = SharedSpan(name, run)
         marks[task_id] = found
     return marks
 

@@ -1,11 +1,11 @@
-"""The dataset's held-out split as a task suite, with prompts that do not give the answer away.
+"""The dataset's held-out split as a task suite: tasks a model can solve from the prompt alone, with prompts that
+do not give the answer away. Not a default suite (see the README): the held-out sections give few tasks.
 
 Each ``code`` pair of the eval split (whole sections the adapter never saw) becomes at most one task:
 
-- **a program with an expected output** (``expected_output`` set, ``pub fn main``): a ``run`` task checked by
-  that output on the stream the program prints on (``std.debug.print``: stderr; ``getStdOut``: stdout). The
-  prompt is the pair's instruction with the quoted output taken out; a task whose prompt still contains the
-  output is dropped, since printing it would pass.
+- **a program with an expected output** is dropped: a ``run`` task is judged by its exact output, and the
+  prompt cannot state that output without giving the answer away ("a program that demonstrates Assignment"
+  can only pass by reproducing the held-out example's own output).
 - **a file with tests**: a ``test`` task. The answer's ``test`` blocks become the hidden test file, which
   imports ``solution.zig`` and names its declarations; the model sees a stub: the answer's declarations
   (made ``pub``) with every top-level function's body replaced by a placeholder. The prompt is the
@@ -13,6 +13,11 @@ Each ``code`` pair of the eval split (whole sections the adapter never saw) beco
   the engine's check of the stub (see ``model_evaluation``) drops such tasks.
 - anything else (a program without an expected output, declarations without tests) has no check that a
   wrong answer fails, and is dropped with that reason.
+
+A task whose instruction holds its answer (a ``SPAN_CHARS`` span of the reference solution's own text, as the
+contamination report finds one: a migration or repair prompt that quotes the whole program with one
+regression) is dropped. Each task's ``source`` is ``eval_split#<section id>``: tasks made from one section are
+one independent source, and the fine-tuned − base interval resamples sources, not tasks (``scoring``).
 
 Every dropped pair is counted by reason. No dagster here.
 """
@@ -26,7 +31,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from zigtune.dataset.chatml import ChatFormatError, turns_of
-from zigtune.evaluation.contamination import normalise
+from zigtune.evaluation.contamination import mark_seen
+from zigtune.evaluation.scoring import SOURCE_PART
 from zigtune.evaluation.suite import Check, Suite, SuiteError, SuiteTask
 from zigtune.evaluation.zig_source import Item, replace_function_bodies, top_level_items
 from zigtune.validation.code_extraction import MAIN_FUNCTION, TEST_DECLARATION, extract_zig_code
@@ -41,7 +47,6 @@ PLACEHOLDER = '@panic("TODO: implement");'
 QUOTED_OUTPUT = re.compile(r"\s*When run, the program prints exactly:\s*```[^\n]*\n.*?```\s*$", re.DOTALL)
 NEEDED_COLUMNS = {"pair_id", "section_id", "breadcrumb", "kind", "expected_output", "example_name", "conversations"}
 
-RUN_SUFFIX = "\n\nReply with the complete program in a single ```zig code block."
 TEST_SUFFIX = """
 
 Here the task is checked by hidden tests that call your code. Write the file `{solution}` in Zig 0.14.0, \
@@ -54,6 +59,16 @@ private helpers:
 Reply with the complete content of `{solution}` in a single ```zig code block."""
 
 
+RUN_TASK = "a program judged by its exact output, which the prompt cannot state without giving it away"
+PROMPT_HOLDS_ANSWER = "the instruction holds the answer (a 50-character span of the reference solution)"
+
+
+def holds_answer(instruction: str, solution: str) -> bool:
+    """Does ``instruction`` quote ``solution``'s own text (boilerplate left out), as contamination finds a span?"""
+    probe = SuiteTask("probe", "", {}, {}, Check("test", file=TEST_FILE), SOLUTION_FILE, reference_solution=solution)
+    return mark_seen([probe], [instruction])["probe"] is not None
+
+
 @dataclass
 class Conversion:
     suite: Suite
@@ -62,15 +77,6 @@ class Conversion:
 
 def without_quoted_output(instruction: str) -> str:
     return QUOTED_OUTPUT.sub("", instruction).rstrip()
-
-
-def output_stream(code: str) -> str | None:
-    """Where a program prints: ``stderr`` (``std.debug.print``, logging), ``stdout``, or ``None`` for both."""
-    to_stderr = bool(re.search(r"\bdebug\.print\b|\bstd\.log\b|\bgetStdErr\b|\bprint\s*=\s*@import", code))
-    to_stdout = bool(re.search(r"\bgetStdOut\b", code))
-    if to_stderr == to_stdout:
-        return None
-    return "stderr" if to_stderr else "stdout"
 
 
 def _public(item: Item) -> str:
@@ -129,23 +135,17 @@ def _pair_task(row: dict, task_id: str) -> SuiteTask | str:
     code = extract_zig_code(turns[users[-1] + 1]["content"])
     if code is None:
         return "no Zig code in the answer"
-    common = {"category": _category(row["breadcrumb"]), "source": EVAL_SPLIT}
+    common = {"category": _category(row["breadcrumb"]), "source": f"{EVAL_SPLIT}{SOURCE_PART}{row['section_id']}"}
     expected = row["expected_output"]
     if expected and expected.strip() and MAIN_FUNCTION.search(code):
-        stream = output_stream(code)
-        if stream is None:
-            return "cannot tell which stream the program prints on"
-        if normalise(expected) in normalise(instruction):
-            return "the prompt quotes the expected output"
-        check = Check("run", expected_output=expected, stream=stream)  # type: ignore[arg-type]
-        return SuiteTask(
-            task_id, instruction + RUN_SUFFIX, {}, {}, check, SOLUTION_FILE, **common, reference_solution=code
-        )
+        return RUN_TASK
     if TEST_DECLARATION.search(code):
         split = split_tests(code)
         if isinstance(split, str):
             return split
         stub, solution, test_file = split
+        if holds_answer(instruction, solution):
+            return PROMPT_HOLDS_ANSWER
         prompt = instruction + TEST_SUFFIX.format(solution=SOLUTION_FILE, stub=stub)
         check = Check("test", file=TEST_FILE)
         files, hidden = {SOLUTION_FILE: stub}, {TEST_FILE: test_file}

@@ -33,10 +33,16 @@ def difference_line(difference: Difference | None, subset: str) -> str:
     if difference is None:
         return "fine-tuned − base: not available (both models must answer the same tasks)"
     points = 100 * difference.difference
+    sources = difference.sources or difference.tasks
+    resampled = (
+        f"paired bootstrap over {difference.tasks} independent tasks"
+        if sources == difference.tasks
+        else f"paired bootstrap over {sources} independent sources ({difference.tasks} tasks, resampled by source)"
+    )
     return (
         f"fine-tuned − base pass@1 on {subset} tasks: **{points:+.1f} points** "
         f"({difference.confidence:.0%} interval {100 * difference.low:+.1f} to {100 * difference.high:+.1f}, "
-        f"paired bootstrap over {difference.tasks} tasks)"
+        f"{resampled})"
     )
 
 

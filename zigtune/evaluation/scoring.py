@@ -12,7 +12,9 @@ whatever the caller names it). Its solution is judged by ``judging``. Rates, per
 
 Samples whose check failed in the engine (``sandbox_error``: the engine's fault, not the model's) are kept and
 counted, and left out of every rate. The headline is pass@1 on ``unseen`` tasks (``all`` when contamination
-was not checked); ``paired_difference`` gives fine-tuned − base on those tasks with a bootstrap interval.
+was not checked); ``paired_difference`` gives fine-tuned − base on those tasks with a bootstrap interval that
+resamples independent sources (``source_unit``): tasks made from one part of one source (one docs section) are
+resampled together, so an interval is never narrower than the number of independent sources allows.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from zigtune.evaluation.samples import ROLES as ROLES
 from zigtune.evaluation.samples import Completion as Completion
 from zigtune.evaluation.samples import ModelStamp as ModelStamp
 from zigtune.evaluation.samples import prompt_key as prompt_key
-from zigtune.evaluation.suite import Suite
+from zigtune.evaluation.suite import Suite, SuiteTask
 from zigtune.validation.checking import RUN_COLUMNS, CheckJob, cap_output
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -48,6 +50,7 @@ EVALUATION_SCHEMA = pl.Schema(
         "suite": pl.Utf8,
         "task_id": pl.Utf8,
         "category": pl.Utf8,
+        "source_unit": pl.Utf8,  # what the bootstrap resamples: the task, or the part of a source it was made from
         "seen": pl.Boolean,  # null: contamination not checked
         "seen_span": pl.Utf8,
         "role": pl.Utf8,
@@ -71,6 +74,18 @@ EVALUATION_SCHEMA = pl.Schema(
         **RUN_COLUMNS,
     }
 )
+
+
+#: In a task's ``source``, what follows this names the part of the source it was made from (``eval_split#<section>``).
+SOURCE_PART = "#"
+
+
+def source_unit(task: SuiteTask) -> str:
+    """The independent source a task belongs to: its ``source`` when that names a part (``origin#part``: tasks
+    made from one docs section are not independent), else the task itself."""
+    if task.source and SOURCE_PART in task.source:
+        return task.source
+    return f"task {task.id}"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -127,6 +142,7 @@ def score_completions(
                 "suite": suite.name,
                 "task_id": task.id,
                 "category": task.category_name,
+                "source_unit": source_unit(task),
                 "seen": (mark is not None) if marks is not None else None,
                 "seen_span": mark.text if mark else None,
                 "role": completion.role,
@@ -254,13 +270,15 @@ def category_summary(results: pl.DataFrame, ks: tuple[int, ...] = (1,)) -> pl.Da
 
 @dataclass(frozen=True)
 class Difference:
-    """Fine-tuned − base pass@1 on the tasks both answered, with a paired bootstrap interval over tasks."""
+    """Fine-tuned − base pass@1 on the tasks both answered, with a paired bootstrap interval that resamples the
+    tasks' independent sources (``sources`` of them; as many as ``tasks`` when every task is its own)."""
 
     tasks: int
     difference: float
     low: float
     high: float
     confidence: float
+    sources: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -274,20 +292,35 @@ def paired_difference(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Difference | None:
-    """Bootstrap over tasks (resampled with replacement, ``resamples`` times, seeded): each task's share of
-    passing samples, fine-tuned minus base, averaged; the interval is the percentile interval."""
+    """A cluster bootstrap (``resamples`` times, seeded): the independent sources (``source_unit``; each task its
+    own when the column is absent) resampled with replacement, and in each resample the mean over its tasks of
+    each task's share of passing samples, fine-tuned minus base; the interval is the percentile interval."""
     part = subset_of(judged(results.filter(pl.col("suite") == suite)), subset)
+    if "source_unit" not in part.columns:
+        part = part.with_columns(source_unit=pl.col("task_id"))
     counts = per_task(part).with_columns(rate=pl.col("c") / pl.col("n"))
+    units = dict(
+        part.select("task_id", pl.col("source_unit").fill_null(pl.col("task_id"))).unique("task_id").iter_rows()
+    )
     wide = counts.pivot(on="role", index="task_id", values="rate")
     if BASE not in wide.columns or FINE_TUNED not in wide.columns:
         return None
     paired = wide.drop_nulls([BASE, FINE_TUNED])
-    deltas = (paired[FINE_TUNED] - paired[BASE]).to_list()
+    deltas = dict(zip(paired["task_id"], (paired[FINE_TUNED] - paired[BASE]).to_list(), strict=True))
     if not deltas:
         return None
+    clusters: dict[str, list[float]] = {}
+    for task_id, delta in deltas.items():
+        clusters.setdefault(units[task_id], []).append(delta)
+    sums = [(sum(values), len(values)) for values in clusters.values()]
     rng = random.Random(seed)
-    means = sorted(sum(rng.choices(deltas, k=len(deltas))) / len(deltas) for _ in range(resamples))
+    means = []
+    for _ in range(resamples):
+        chosen = rng.choices(sums, k=len(sums))
+        means.append(sum(total for total, _ in chosen) / sum(count for _, count in chosen))
+    means.sort()
     tail = (1 - confidence) / 2
     low = means[int(tail * (resamples - 1))]
     high = means[math.ceil((1 - tail) * (resamples - 1))]
-    return Difference(len(deltas), round(sum(deltas) / len(deltas), 4), round(low, 4), round(high, 4), confidence)
+    mean = sum(deltas.values()) / len(deltas)
+    return Difference(len(deltas), round(mean, 4), round(low, 4), round(high, 4), confidence, len(clusters))

@@ -31,6 +31,18 @@ snippet's source only.
    resource limit, a signal other than a panic's abort: the self-hosted code is slower and its stack
    frames larger) is checked again the plain way.
 
+5. **Output as a plain check words it.** What is stored (the verdict cache, the tables, a repair prompt) must not
+   depend on the strategy: a run's output has the batch's names mapped back, its frames the plain binary's
+   compile unit and source lines, and no "Unwind error" line of the self-hosted unwinder
+   (:func:`~zigtune.validation.batch_layout.plain_run_output`, which says what still differs: frame
+   addresses, ``__anon_N`` numbers, LLVM's last ``???`` frame); a compile error that the batch's own root or
+   runner takes part in (a wrong return type of ``main``, a reference trace through the root) is checked
+   again the plain way.
+
+An anonymous type's name carries a number the whole compilation chooses (``main.main__struct_24240``): a
+run whose output holds one is checked again the plain way, or a batch would store another number than the
+plain build prints (an expected output recorded from one batch failed in the next).
+
 One difference is left: in a test batch the snippet's type names carry a prefix. A test snippet that
 fails and might read names (:func:`~zigtune.validation.batch_layout.names_may_matter`) is checked again
 the plain way. ``duration_ms`` of a batched snippet is its share of the batch's compiles plus its run.
@@ -61,11 +73,14 @@ from zigtune.validation.batch_layout import (
     compile_args,
     exported_names,
     likely_owner,
+    names_batch_files,
     names_may_matter,
     names_zigtune_files,
     patch_test_runner,
     plain_reason,
+    plain_run_output,
     run_args,
+    runner_line_map,
 )
 from zigtune.validation.jail import setup_failure
 from zigtune.validation.sandbox import BuildOptions, Finished, SandboxError, SandboxLimits, judge_run, zig_binary
@@ -137,6 +152,11 @@ class Progress:
 #: The default panic handler's first line ("thread 42 panic: index out of bounds: ..."); in a test's output it
 #: follows the runner's "1/1 name..." on the same line.
 PANIC_LINE = re.compile(r"thread \d+ panic: ")
+
+
+#: The name of an anonymous type as ``@typeName`` or a format placeholder prints it (``main.main__struct_24240``):
+#: its number comes from the whole compilation, so a batch prints another number than the plain build would.
+NUMBERED_TYPE_NAME = re.compile(r"__(?:struct|enum|union|opaque)_\d+")
 
 
 def backend_may_matter(verdict: Verdict, ran: Finished) -> bool:
@@ -236,6 +256,7 @@ class Batch:
         self.compile_seconds = 0.0
         self._compiles = 0
         self.workdir: Path | None = None  # the engine's per-check directory; the batch's files are in its src/
+        self.runner_lines: dict[int, int] = {}  # line of the patched test runner -> line of Zig's own
 
     @property
     def src(self) -> Path:
@@ -250,8 +271,10 @@ class Batch:
                 (self.src / member.path).write_text(job.code, encoding="utf-8")
             if self.mode == "test":
                 runner = zig_binary().parent / "lib" / "compiler" / "test_runner.zig"
-                patched = patch_test_runner(runner.read_text(encoding="utf-8"))
+                original = runner.read_text(encoding="utf-8")
+                patched = patch_test_runner(original)
                 (self.src / self.runner_name).write_text(patched, encoding="utf-8")
+                self.runner_lines = runner_line_map(original, patched)
             clean, _ = await self._analyse(list(range(len(self.jobs))))
             await self._build_and_run(clean)
         except (OSError, SandboxError) as error:  # the batch's files or jail, not the code: the rest goes plain
@@ -382,10 +405,15 @@ class Batch:
 
     async def _compile_error(self, index: int, blocks: list[str]) -> None:
         member, job = self.members[index], self.jobs[index]
-        if self.mode == "test" and names_may_matter(job.code, member.file_name):
+        text = "".join(blocks)
+        # An error the batch's own files take part in (a wrong return type of ``main`` is raised in the run
+        # root; a reference trace through the root) is worded unlike a plain check's: the plain check words it.
+        if (self.mode == "test" and names_may_matter(job.code, member.file_name)) or names_batch_files(
+            text, self.nonce, self.runner_name
+        ):
             await self._plain(index)
             return
-        stderr = member.plain_text("".join(blocks))
+        stderr = member.plain_text(text)
         self._settle(index, self._result(Verdict.COMPILE_ERROR, "", stderr, self._share_ms(), exit_code=1))
 
     async def _run(self, index: int, binary: Path) -> None:
@@ -399,7 +427,13 @@ class Batch:
         if verdict is not Verdict.OK and (names_matter or backend_may_matter(verdict, ran)):
             await self._plain(index)
             return
-        stdout, stderr = member.plain_text(stdout), member.plain_text(stderr)
+        if NUMBERED_TYPE_NAME.search(stdout) or NUMBERED_TYPE_NAME.search(stderr):
+            await self._plain(index)  # a number the whole batch's compilation chose: the plain build's differs
+            return
+        stdout, stderr = (
+            plain_run_output(text, member, self.mode, job.code, self.runner_name, self.runner_lines)
+            for text in (stdout, stderr)
+        )
         self._settle(index, self._result(verdict, stdout, stderr, self._share_ms(), ran.seconds * 1000, exit_code))
 
     def _result(

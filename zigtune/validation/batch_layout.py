@@ -20,8 +20,10 @@ plain run.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from zigtune.validation.sandbox import DEFAULT_TARGET, BuildOptions, SandboxError
 
@@ -399,3 +401,69 @@ def patch_test_runner(source: str) -> str:
             raise RunnerPatchError(f"the Zig test runner lacks {old.strip()!r}: is this Zig 0.14.0?")
         source = source.replace(old, new)
     return source + TEST_RUNNER_ADDITION
+
+
+# --- output as a plain check words it ------------------------------------------------------------------------
+
+#: A stack-trace frame as ``std.debug`` prints it: ``/work/main.zig:5:3: 0x11bdc60 in test.t (root_x_2.zig)``.
+FRAME = re.compile(
+    r"^(?P<path>[^\n:]+):(?P<line>\d+):(?P<column>\d+): "
+    r"(?P<address>0x[0-9a-f]+) in (?P<function>.*) \((?P<unit>[^()\n]*)\)$"
+)
+#: What the self-hosted backend's unwinder adds to a panic's trace (LLVM's code unwinds without it), and the
+#: empty line after it.
+UNWIND_ERROR = re.compile(r"^Unwind error at address `[^`\n]*` \([^)\n]*\), trace may be incomplete\n\n?", re.MULTILINE)
+#: Where a plain test run finds the test runner (``zig test`` builds Zig's own).
+PLAIN_TEST_RUNNER = "/zig/lib/compiler/test_runner.zig"
+#: Where a plain run finds the snippet's source: the jail's working directory.
+RUN_DIRECTORY = "/work"
+
+
+def runner_line_map(original: str, patched: str) -> dict[int, int]:
+    """1-based line of the patched test runner -> the same line of Zig's own (lines the patch left alone)."""
+    matcher = difflib.SequenceMatcher(None, original.splitlines(), patched.splitlines(), autojunk=False)
+    lines: dict[int, int] = {}
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            lines[block.b + offset + 1] = block.a + offset + 1
+    return lines
+
+
+def plain_run_output(
+    text: str, member: BatchMember, mode: str, code: str, runner_name: str, runner_lines: dict[int, int]
+) -> str:
+    """A batched run's stdout or stderr as the plain run of the snippet words it.
+
+    The batch's names go (the snippet's directory and module prefix, the root file and the patched runner,
+    whose frames point at Zig's own runner again); a frame's compile unit is the plain binary's (``test``, or
+    the program's name); the self-hosted unwinder's "Unwind error ... trace may be incomplete" line goes; and
+    a frame in the snippet's own file gets the source line and caret a plain run prints below it (the batch
+    binary's debug information names the file where the batch compiled it, which its run jail does not hold).
+    What stays different: addresses (of frames, another binary's; of a leaked allocation, which differs between
+    any two runs), the numbers of ``__anon_N`` functions (another binary), and
+    the last ``???:?:?: 0x0 in ??? (???)`` frame that LLVM's code adds to a test panic's trace.
+    """
+    text = member.plain_text(UNWIND_ERROR.sub("", text))
+    unit = "test" if mode == "test" else PurePosixPath(member.file_name).stem
+    own_file, runner = f"{RUN_DIRECTORY}/{member.file_name}", f"{RUN_DIRECTORY}/{runner_name}"
+    source = code.splitlines()
+    lines = []
+    for line in text.split("\n"):
+        frame = FRAME.match(line)
+        if frame is None:
+            lines.append(line)
+            continue
+        path, number, column = frame["path"], int(frame["line"]), int(frame["column"])
+        if path == runner:
+            path, number = PLAIN_TEST_RUNNER, runner_lines.get(number, number)
+        lines.append(f"{path}:{number}:{column}: {frame['address']} in {frame['function']} ({unit})")
+        if path == own_file and 1 <= number <= len(source):
+            lines.append(source[number - 1].replace("\t", " "))
+            if column > 0:
+                lines.append(" " * (column - 1) + "^")
+    return "\n".join(lines)
+
+
+def names_batch_files(text: str, nonce: str, runner_name: str) -> bool:
+    """Does compiler output name the batch's own root files or runner anywhere (a reference trace too)?"""
+    return f"root_{nonce}_" in text or runner_name in text

@@ -15,9 +15,11 @@ The engine is either the local sandbox (:mod:`zigtune.validation.sandbox`) or Co
 - A pair with nothing checkable (no code, no API name), or whose code was left out of a sample or
   cannot run here, is ``unchecked``, with the reason: never counted as validated.
 
-Verdicts are cached by code + command + options + Zig version in the one content cache (API names
-by name + Zig version), so unchanged code is never compiled twice, and identical code in several
-pairs is compiled once. No dagster here.
+Verdicts are cached by code + command + options + Zig version in a content cache (API names by name + Zig
+version), so unchanged code is never compiled twice, and identical code in several pairs is compiled once.
+Validation is evidence of its own: the validation stage keeps its own cache (never the generator's verdicts),
+and every run re-checks a seeded sample of the checked code with the plain LLVM strategy, uncached
+(``plain_recheck``), and counts where that verdict disagrees with the one kept. No dagster here.
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ class CheckStats:
     durations_ms: list[float] = field(default_factory=list)
     api_compiles: int = 0  # compiles spent on looking up API names
     api_cached: int = 0  # API names answered from the cache
+    plain_rechecked: int = 0  # checks done again with the plain strategy, uncached
+    #: Where the plain re-check's verdict of a pair differs from the one kept: pair id, both verdicts, why.
+    plain_disagreements: list[dict[str, str]] = field(default_factory=list)
 
 
 def _spec(job: Job) -> tuple[str, str, BuildOptions]:
@@ -290,6 +295,7 @@ async def validate_pairs(
     *,
     strategy: str = "fast",
     log: Callable[[str], None] | None = None,
+    plain_recheck: int = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame, CheckStats]:
     """Split ``pairs`` into (kept, rejected) with their verdicts; see the module docstring.
 
@@ -297,7 +303,10 @@ async def validate_pairs(
     ``unchecked_reason`` (no code and no API name; code left out of a sample of ``sample_fraction``;
     a foreign target). rejected: every pair whose code or API names failed. ``example_options``
     gives the build options of pairs made from a reference example (by ``example_name``). ``strategy`` and
-    ``log`` go to :func:`check_codes` (same verdicts either way; progress lines).
+    ``log`` go to :func:`check_codes` (same verdicts either way; progress lines). ``plain_recheck``: how many
+    distinct checks (a sample seeded by ``seed``) are done again with the plain strategy and no cache; where a
+    pair's verdict differs between the two it is listed in ``stats.plain_disagreements`` (the verdict kept is
+    the first check's).
     """
     if not 0 < sample_fraction <= 1:
         raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
@@ -329,6 +338,8 @@ async def validate_pairs(
     answers: dict[str, ApiAnswer] = {}
     if names:
         answers, stats.api_compiles, stats.api_cached = await check_api_names(engine, names, cache)
+    if plain_recheck > 0 and results:
+        await _recheck_plain(engine, sampled, results, options_of, answers, claims, plain_recheck, seed, stats, log)
     version = await engine.version()
     for row in rows:
         row.update(zig_version=version, engine=engine.name)
@@ -338,6 +349,48 @@ async def validate_pairs(
     frame = pl.DataFrame(rows, schema=VALIDATED_PAIRS_SCHEMA) if rows else pl.DataFrame(schema=VALIDATED_PAIRS_SCHEMA)
     keep = pl.col("passed") | (pl.col("verdict") == Verdict.UNCHECKED.value)
     return frame.filter(keep), frame.filter(~keep), stats
+
+
+async def _recheck_plain(
+    engine: Engine,
+    rows: list[dict[str, Any]],
+    results: dict[Any, ExecResult],
+    options_of: Callable[[dict[str, Any]], BuildOptions],
+    answers: dict[str, ApiAnswer],
+    claims: dict[int, str],
+    count: int,
+    seed: int,
+    stats: CheckStats,
+    log: Callable[[str], None] | None,
+) -> None:
+    """Check ``count`` of the distinct checks of ``rows`` again the plain way, uncached; judge each one's first
+    pair with both results and record where the verdicts differ."""
+    first_row: dict[Job, dict[str, Any]] = {}
+    for row in rows:
+        first_row.setdefault((row["code"], row["check_mode"], options_of(row)), row)
+    jobs = sorted(first_row, key=lambda job: cache_key("plain-recheck", job[0], job[1]))  # not the pairs' order
+    chosen = random.Random(seed).sample(jobs, k=min(count, len(jobs)))
+    plain = await check_codes(engine, chosen, None, CheckStats(), strategy="plain")
+    stats.plain_rechecked += len(chosen)
+    for job in chosen:
+        row = first_row[job]
+        options, claim = options_of(row), claims.get(id(row))
+        kept = _judge_row(row, results[job], options, answers, True, claim)["verdict"]
+        again = _judge_row(row, plain[job], options, answers, True, claim)["verdict"]
+        if kept != again:
+            stats.plain_disagreements.append(
+                {
+                    "pair_id": row["pair_id"],
+                    "verdict": kept,
+                    "plain_verdict": again,
+                    "plain_stderr": plain[job].stderr[:300],
+                }
+            )
+    if log is not None:
+        log(
+            f"re-checked {len(chosen)} of {len(jobs)} checks with the plain strategy (uncached): "
+            f"{len(stats.plain_disagreements)} disagree with the verdict kept"
+        )
 
 
 def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]:
@@ -381,6 +434,8 @@ def validation_summary(frame: pl.DataFrame, stats: CheckStats) -> dict[str, Any]
         "api_compiles": stats.api_compiles,
         "api_names_cached": stats.api_cached,
         "sandbox_errors": stats.sandbox_errors,
+        "plain_rechecked": stats.plain_rechecked,
+        "plain_disagreements": len(stats.plain_disagreements),
         "check_ms_p50": percentile(0.5),
         "check_ms_p95": percentile(0.95),
     }
