@@ -6,6 +6,8 @@
   Completions are JSONL ``{"id": ..., "completion": ...}`` (other fields are ignored); a task without any
   completion counts as one failed sample. With training data, seen tasks are marked and the headline is on
   unseen tasks.
+- ``compare --suite S --base BASE.json --fine-tuned TUNED.json``: two ``score --out`` reports paired task by task:
+  fine-tuned − base pass@1 with its cluster-bootstrap interval, and both models' rates per category.
 - ``ask --suite S.jsonl --base-url URL --model NAME --out C.jsonl [--samples N --temperature T]``: completions
   from any OpenAI-compatible server, concurrently, through the project's LLM cache.
 
@@ -297,6 +299,21 @@ def ask_command(arguments: argparse.Namespace) -> int:
     return 0
 
 
+# -- compare ----------------------------------------------------------------------------------------------------
+
+
+def compare_command(arguments: argparse.Namespace) -> int:
+    from zigtune.evaluation.compare import compare_reports, comparison_lines, read_report
+
+    suite = load_suite(arguments.suite)
+    comparison = compare_reports(suite, read_report(arguments.base), read_report(arguments.fine_tuned))
+    print("\n".join(comparison_lines(comparison)))
+    if arguments.out:
+        Path(arguments.out).write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"comparison: {arguments.out}")
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------------------------
 
 
@@ -329,6 +346,13 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--api-key-env", default="ZIGTUNE_EVAL_API_KEY", help="environment variable holding the key")
     ask.add_argument("--no-cache", action="store_true", help="ask the server even when the answer is cached")
     ask.set_defaults(run=ask_command)
+
+    compare = commands.add_parser("compare", help="fine-tuned − base pass@1 with its interval, from two score reports")
+    compare.add_argument("--suite", required=True)
+    compare.add_argument("--base", type=Path, required=True, help="the base model's report (score --out)")
+    compare.add_argument("--fine-tuned", type=Path, required=True, help="the fine-tuned model's report")
+    compare.add_argument("--out", help="write the comparison here as JSON")
+    compare.set_defaults(run=compare_command)
     return main
 
 
