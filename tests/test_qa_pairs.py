@@ -57,7 +57,8 @@ def test_structured_output_gives_validated_pairs(server: OpenAIServer, tmp_path:
     assert {r["template_hash"] for r in result.pairs} == {TEMPLATES.hash}
     assert result.rejects == []
     (request,) = server.requests
-    assert request.structured and request.body["temperature"] == 0.7 and request.body["max_tokens"] == 8192
+    assert request.structured and request.body["temperature"] == 0.7 and request.body["max_tokens"] == 2048
+    assert request.body["stop"] == ["\n\n\n\n"]
     assert request.body["messages"][0]["content"].startswith("You are a Zig 0.14 expert")
     assert SECTION.text in request.prompt and "Zig 0.14" in request.prompt and "Expected output:" in request.prompt
     assert '{"pairs": [' in request.prompt  # the JSON format paragraph, as the schema asks
@@ -399,7 +400,10 @@ def test_a_server_that_is_down_fails_the_generation_with_one_line_and_a_failed_c
         line = step_failure(result)
         # The first call probes the server alone; once it failed, one section in four is past 20%, so the
         # other three are not tried at all.
-        assert line == f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url}"
+        assert line == (
+            f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url} "
+            "(failed: Zig Language Reference > Topic 0); is the server running? check NOVITA_BASE_URL"
+        )
         (check,) = result.get_asset_check_evaluations()
         assert check.check_name == "llm_section_failures" and not check.passed
         assert check.description == line and check.metadata["llm_sections_failed"].value == 1
