@@ -284,7 +284,7 @@ def describe_failure(reason: str, message: str, timeout_s: float, settings: Call
             return "connection refused"
         return f"connection error ({first[:160]})" if first else "connection error"
     if reason == "api_timeout":
-        return f"no reply within {timeout_s:g} s, twice ({timeout_hint(settings)})"
+        return f"no reply within {timeout_s:g} s ({timeout_hint(settings)})"
     if reason == "api_rate_limited":
         return "rate limited (HTTP 429) after every retry"
     if reason.startswith("api_status_"):
@@ -538,11 +538,11 @@ class LLMCaller:
                 self.limit.on_overload(started, signal)
             if reason == "api_timeout":
                 timeouts += 1
-                if timeouts > MAX_TIMEOUT_RETRIES:
-                    self._timeouts_keep_firing()
-                    retryable = False
+                retryable = retryable and timeouts <= MAX_TIMEOUT_RETRIES
             if not retryable or attempt == self.settings.max_retries:
                 self.stats.failures[reason] += 1
+                if reason == "api_timeout":
+                    self._timeouts_keep_firing()
                 raise LLMCallError(reason, text)
             response = getattr(failure, "response", None)
             wait = retry_after_seconds(response.headers if response is not None else None)
@@ -555,8 +555,9 @@ class LLMCaller:
         if self.stats.timeout_notice is not None:
             return
         self.stats.timeout_notice = (
-            f"LLM requests keep timing out: a request got no reply within {self.limit.timeout():g} s twice, "
-            f"so it was given up; {timeout_hint(self.settings)}"
+            f"LLM requests keep timing out: a call got no reply within {self.limit.timeout():g} s "
+            f"({self.stats.requests.timeouts} requests timed out so far) and was given up; "
+            f"{timeout_hint(self.settings)}"
         )
         if self.on_notice is not None:
             self.on_notice(self.stats.timeout_notice)
