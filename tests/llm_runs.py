@@ -25,9 +25,11 @@ def generate(
     *,
     settings: GenerationSettings | None = None,
     checker: CodeChecker | None = None,
+    notices: list[str] | None = None,
     **calls: object,
 ) -> GenerationResult:
-    """One generation run over ``sections``; ``calls`` override ``CallSettings`` fields."""
+    """One generation run over ``sections``; ``calls`` override ``CallSettings`` fields; what the caller says
+    once (``on_notice``) goes to ``notices``."""
     stats = CallStats()
     call_settings = CallSettings(**{**FAST_RETRIES, **calls})  # type: ignore[arg-type]
     base_url = server if isinstance(server, str) else server.base_url
@@ -37,7 +39,13 @@ def generate(
         try:
             return await generate_pairs(
                 sections,
-                caller=LLMCaller(client, ContentCache(cache_dir), call_settings, stats),
+                caller=LLMCaller(
+                    client,
+                    ContentCache(cache_dir),
+                    call_settings,
+                    stats,
+                    **({"on_notice": notices.append} if notices is not None else {}),
+                ),
                 templates=TEMPLATES,
                 settings=settings,
                 checker=checker,

@@ -11,8 +11,11 @@ A real aiohttp server on 127.0.0.1 (its own event loop in a background thread), 
 - ``latency`` delays every reply; ``slots=1`` makes it a server that works on one request at a time
   (the others wait their turn, as llama.cpp with one slot does), so latency grows with the queue;
 - ``refuse`` maps a ``response_format`` type to the (status, message) the server answers it with, e.g.
-  ``{"json_schema": (500, "Input should be 'text' or 'json_object'")}`` as one real server does;
-  ``supports_json_schema=False`` is ``{"json_schema": (400, ...)}``.
+  ``{"json_schema": (500, LLAMA_CPP_REFUSAL)}`` as llama-cpp-python's server does;
+  ``supports_json_schema=False`` is ``{"json_schema": (400, ...)}``;
+- ``Reply(rambling=True)`` is a small model that does not stop: it writes ``max_tokens`` tokens of
+  whitespace-padded nonsense at ``seconds_per_token``, stopping early at the request's first ``stop``
+  sequence it writes, as a real server does (``finish_reason`` ``length`` or ``stop``).
 
 It records every request (body and headers), counts requests in flight and their peak, counts the
 requests whose client had gone by the time the reply was ready (``abandoned``: dropped work), and
@@ -35,6 +38,17 @@ from typing import Any
 
 from aiohttp import web
 
+#: What llama-cpp-python's server answers to ``response_format: json_schema`` (its request model's pydantic
+#: error, as HTTP 500).
+LLAMA_CPP_REFUSAL = (
+    "1 validation error for CreateChatCompletionRequest\n"
+    "response_format.type\n"
+    "  Input should be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+)
+#: The rambling model's output, one token at a time: a JSON-ish start, then padding a JSON grammar allows.
+RAMBLE_START = ('{"pairs": [{"instruction": "Explain', " the", " section", '."', ", ")
+RAMBLE_PAD = "\n"
+
 
 @dataclass
 class Reply:
@@ -46,6 +60,8 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     finish_reason: str = "stop"
+    rambling: bool = False
+    seconds_per_token: float = 0.0
 
 
 @dataclass
@@ -178,7 +194,12 @@ class OpenAIServer:
         if reply.status != 200:
             message = reply.content or f"scripted status {reply.status}"
             return _error(reply.status, message, "server_error", reply.headers)
-        content = reply.content if reply.content is not None else self.default_reply(request).content or ""
+        finish_reason = reply.finish_reason
+        if reply.rambling:
+            content, finish_reason, completion_tokens = await self._ramble(request, reply)
+        else:
+            content = reply.content if reply.content is not None else self.default_reply(request).content or ""
+            completion_tokens = len(content) // 4
         prompt_chars = sum(len(message["content"]) for message in request.body["messages"])
         payload = {
             "id": f"chatcmpl-{len(self.requests)}",
@@ -189,17 +210,31 @@ class OpenAIServer:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": content},
-                    "finish_reason": reply.finish_reason,
+                    "finish_reason": finish_reason,
                 }
             ],
             "usage": {
                 "prompt_tokens": prompt_chars // 4,
-                "completion_tokens": len(content) // 4,
-                "total_tokens": prompt_chars // 4 + len(content) // 4,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_chars // 4 + completion_tokens,
             },
         }
         self.answered += 1
         return web.json_response(payload, headers=reply.headers)
+
+    async def _ramble(self, request: RecordedRequest, reply: Reply) -> tuple[str, str, int]:
+        """Up to ``max_tokens`` tokens, ``seconds_per_token`` each, cut at the first stop sequence written."""
+        stops = request.body.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else stops
+        limit = request.body.get("max_tokens") or 16
+        text = ""
+        for index in range(limit):
+            text += RAMBLE_START[index] if index < len(RAMBLE_START) else RAMBLE_PAD
+            await asyncio.sleep(reply.seconds_per_token)
+            for stop in stops:
+                if stop in text:
+                    return text[: text.index(stop)], "stop", index + 1
+        return text, "length", limit
 
     async def _stop(self) -> None:
         await self._runner.cleanup()

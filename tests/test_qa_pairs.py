@@ -57,7 +57,8 @@ def test_structured_output_gives_validated_pairs(server: OpenAIServer, tmp_path:
     assert {r["template_hash"] for r in result.pairs} == {TEMPLATES.hash}
     assert result.rejects == []
     (request,) = server.requests
-    assert request.structured and request.body["temperature"] == 0.7 and request.body["max_tokens"] == 8192
+    assert request.structured and request.body["temperature"] == 0.7 and request.body["max_tokens"] == 2048
+    assert request.body["stop"] == ["\n\n\n\n"]
     assert request.body["messages"][0]["content"].startswith("You are a Zig 0.14 expert")
     assert SECTION.text in request.prompt and "Zig 0.14" in request.prompt and "Expected output:" in request.prompt
     assert '{"pairs": [' in request.prompt  # the JSON format paragraph, as the schema asks
@@ -259,6 +260,18 @@ def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
         assert meta["code_repair"]["checked"] == 6 and meta["code_repair"]["passed_first_try"] == 6
         rejects = pl.read_parquet(data_dir / "assets" / "qa_rejects.parquet")
         assert rejects["breadcrumb"].to_list() == ["Zig Language Reference > PROSE-SECTION"] * 2
+        # The prose section gave no pair: a failed section, within the 20% the run allows, and said so.
+        assert meta["llm_sections_failed"] == 1 and meta["llm_sections_not_tried"] == 0
+        assert meta["llm_failed_sections"] == {"Zig Language Reference > PROSE-SECTION": "no_usable_pair"}
+        assert meta["llm_outcome"].startswith(
+            "partial: 1 of 7 sections gave no pair (Zig Language Reference > PROSE-SECTION): no usable pair"
+        )
+        # The LLM's code pairs were compiled and run when they were made, and say so.
+        llm_rows = pl.read_parquet(data_dir / "assets" / "qa_pairs.parquet").filter(pl.col("generator") == "llm")
+        code_rows = llm_rows.filter(pl.col("kind") == "code")
+        assert code_rows.height == 6 and code_rows["checked"].all()
+        assert set(code_rows["behaviour_check"]) == {"runs"}  # it prints, with no output stated to compare
+        assert not llm_rows.filter(pl.col("kind") == "concept")["checked"].any()
         requests_after_first = len(server.requests)
 
         second = materialize(instance, docs_path, llm, zig_sandbox_root)
@@ -399,7 +412,10 @@ def test_a_server_that_is_down_fails_the_generation_with_one_line_and_a_failed_c
         line = step_failure(result)
         # The first call probes the server alone; once it failed, one section in four is past 20%, so the
         # other three are not tried at all.
-        assert line == f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url}"
+        assert line == (
+            f"1 of 4 sections failed (3 not tried: more than 20% had failed): connection refused at {url} "
+            "(failed: Zig Language Reference > Topic 0); is the server running? check NOVITA_BASE_URL"
+        )
         (check,) = result.get_asset_check_evaluations()
         assert check.check_name == "llm_section_failures" and not check.passed
         assert check.description == line and check.metadata["llm_sections_failed"].value == 1
@@ -418,8 +434,36 @@ def test_a_model_that_echoes_the_prompt_fails_the_generation_as_no_pairs(
     with dg.instance_for_test() as instance:
         result = materialize_failing(instance, docs_path)
     assert not result.success
-    assert (
-        step_failure(result) == "no pairs: all 6 generations were rejected, most as template_echo (6); see qa_rejects"
+    # The first section probes alone; its echo is past 20% of three, so the other two are never sent.
+    assert step_failure(result) == (
+        "1 of 3 sections failed (2 not tried: more than 20% had failed): no usable pair in the replies "
+        f"(template_echo 2) at {server.base_url} (failed: Zig Language Reference > Topic 0); see qa_rejects for "
+        "the replies; a stronger NOVITA_MODEL, or NOVITA_STRUCTURED_OUTPUT=json_object or off, may help"
     )
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed
+
+
+def test_a_failed_run_still_writes_every_failed_calls_whole_error_to_qa_rejects(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.openai_server import LLAMA_CPP_REFUSAL
+
+    server = OpenAIServer(refuse={"json_schema": (500, LLAMA_CPP_REFUSAL)})
+    monkeypatch.setenv("NOVITA_API_KEY", SECRET)
+    monkeypatch.setenv("NOVITA_BASE_URL", server.base_url)
+    monkeypatch.setenv("NOVITA_STRUCTURED_OUTPUT", "json_schema")  # fixed: the refusal fails every section
+    docs_path = tmp_path / "docs.md"
+    docs_path.write_text(small_docs(2))
+    try:
+        with dg.instance_for_test() as instance:
+            result = materialize_failing(instance, docs_path)
+    finally:
+        server.close()
+    assert not result.success and step_failure(result).startswith("1 of 3 sections failed")
+    rejects = pl.read_parquet(data_dir / "assets" / "qa_rejects.parquet")
+    (row,) = rejects.filter(pl.col("reason") == "format_refused").to_dicts()
+    # The server's whole error, its third line included (the failure's metadata preview cuts it at 160).
+    assert "Input should be 'text' or 'json_object' [type=literal_error" in row["raw"]
+    assert row["breadcrumb"] == "Zig Language Reference > Topic 0"
+    assert not (data_dir / "assets" / "qa_pairs.parquet").exists()

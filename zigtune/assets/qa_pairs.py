@@ -7,10 +7,12 @@ the request and the reply are all in hand, and the section's next continuation s
 repaired answer. Validation stays the judge of record: it checks every final pair again, behind its
 canary, and finds each verdict already in the shared verdict cache.
 
-A generation that fails is stopped here, with one line naming the main cause and the server, rather
-than two stages later as "no validated pairs": the blocking check ``llm_section_failures`` fails when
-more than ``max_failed_share`` of the sections failed or no pair came out, and the run stops. Finished
-calls stay cached, so the next run pays only for what is missing.
+A generation that fails is stopped here, with one line naming how many sections failed, which, the
+main cause, the server and what to change, rather than two stages later as "no validated pairs": the
+blocking check ``llm_section_failures`` fails when more than ``max_failed_share`` of the sections gave
+no usable pair or no pair came out, and the run stops. ``qa_rejects`` is written all the same, with
+every failed call's whole error; ``qa_pairs`` is not. Finished calls stay cached, so the next run pays
+only for what is missing. A run that succeeds without some sections says so (``llm_outcome``).
 """
 
 import asyncio
@@ -38,6 +40,7 @@ from zigtune.generation.llm import (
     SectionInput,
     failure_summary,
     generate_pairs,
+    partial_summary,
 )
 from zigtune.generation.offline import OfflineResult, offline_pairs
 from zigtune.generation.pairs import Row, pairs_frame, rejects_frame
@@ -111,7 +114,13 @@ async def _run_llm(
     try:
         result = await generate_pairs(
             [SectionInput(r["section_id"], r["breadcrumb"], r["text"]) for r in sections.iter_rows(named=True)],
-            caller=LLMCaller(client, ContentCache(settings.data_dir() / "cache" / "llm"), llm.call_settings(), stats),
+            caller=LLMCaller(
+                client,
+                ContentCache(settings.data_dir() / "cache" / "llm"),
+                llm.call_settings(),
+                stats,
+                on_notice=context.log.warning,
+            ),
             templates=TEMPLATES,
             settings=GenerationSettings(
                 code_repair_rounds=config.code_repair_rounds, max_failed_share=config.max_failed_share
@@ -168,6 +177,10 @@ def _llm_metadata(llm: LLMClient, result: GenerationResult, server: str) -> dict
         "llm_sections_skipped_short": result.sections_skipped,
         "llm_sections_failed": len(result.failures),
         "llm_sections_not_tried": result.sections_stopped,
+        "llm_failed_sections": dg.MetadataValue.json(
+            {failure.breadcrumb or failure.section_id: failure.reason for failure in result.failures}
+        ),
+        "llm_outcome": partial_summary(result) or "every section sent gave pairs",
         "llm_failure_share": round(len(result.failures) / sent, 4) if sent else 0.0,
         "llm_calls_made": stats.calls_made,
         "llm_calls_cached": stats.calls_cached,
@@ -184,7 +197,7 @@ def _llm_metadata(llm: LLMClient, result: GenerationResult, server: str) -> dict
         "estimated_cost_usd": round(cost, 6),
         "cost_per_llm_pair_usd": round(cost / llm_pairs, 8) if llm_pairs else 0.0,
         "llm_wall_seconds": round(result.wall_seconds, 3),
-    }
+    } | ({"llm_timeouts": stats.timeout_notice} if stats.timeout_notice else {})
 
 
 def _no_pairs_line(rejected: pl.DataFrame, generator: str) -> str:
@@ -221,14 +234,20 @@ def _from_llm(
         f"LLM: {len(result.pairs)} pairs; response format {metadata['response_format']}; "
         f"concurrency {metadata['concurrency'].value}; {stats.requests.timeouts} dropped requests"
     )
-    shown = ("llm_server", "llm_sections_sent", "llm_sections_failed", "llm_failure_share", "llm_failures")
-    return _Generated(
-        result.pairs,
-        result.rejects,
-        metadata,
-        {key: metadata[key] for key in shown},
-        failure_summary(result, server, config.max_failed_share),
+    problem = failure_summary(result, server, config.max_failed_share)
+    if problem is None and (partial := partial_summary(result)):
+        context.log.warning(f"LLM: {partial}")
+    shown = (
+        "llm_server",
+        "llm_sections_sent",
+        "llm_sections_failed",
+        "llm_sections_not_tried",
+        "llm_failed_sections",
+        "llm_failure_share",
+        "llm_failures",
+        "llm_outcome",
     )
+    return _Generated(result.pairs, result.rejects, metadata, {key: metadata[key] for key in shown}, problem)
 
 
 def _from_offline(context: dg.AssetExecutionContext, zig: ZigEngine, sections: pl.DataFrame) -> _Generated:
@@ -264,6 +283,12 @@ def _pairs_metadata(pairs: pl.DataFrame, rejected: pl.DataFrame) -> dict[str, An
             )
         ),
     }
+
+
+def _passed_line(pairs: int, max_failed_share: float, from_llm: _Generated) -> str:
+    outcome = from_llm.metadata.get("llm_outcome")
+    line = f"{pairs} pairs; failed sections within {max_failed_share:.0%}"
+    return f"{line}; {outcome}" if outcome and from_llm.metadata.get("llm_sections_failed") else line
 
 
 @kept_and_dropped(
@@ -304,16 +329,19 @@ def qa_generation(
         asset_key="qa_pairs",
         passed=problem is None,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=problem or f"{pairs.height} pairs; failed sections within {config.max_failed_share:.0%}",
+        description=problem or _passed_line(pairs.height, config.max_failed_share, from_llm),
         metadata=check_metadata,
     )
+    reject_metadata = {"rejects": rejected.height, "rejects_by_reason": _json(Counter(rejected["reason"].to_list()))}
     if problem is not None:
+        # The ledger first: every failed call's whole error stays readable after the run has failed.
+        yield dg.Output(rejected, output_name="qa_rejects", metadata=reject_metadata | {"preview": reject_preview})
         yield check
         raise dg.Failure(
             description=problem,
             metadata={
                 **check_metadata,
-                "rejects_by_reason": _json(Counter(rejected["reason"].to_list())),
+                "rejects_by_reason": reject_metadata["rejects_by_reason"],
                 "rejects": reject_preview,
             },
             allow_retries=False,
@@ -326,7 +354,6 @@ def qa_generation(
         **_pairs_metadata(pairs, rejected),
         "wall_seconds": round(time.monotonic() - started, 3),
     }
-    reject_metadata = {"rejects": rejected.height, "rejects_by_reason": metadata["rejects_by_reason"]}
     yield dg.Output(pairs, output_name="qa_pairs", metadata=metadata)
     yield dg.Output(rejected, output_name="qa_rejects", metadata=reject_metadata | {"preview": reject_preview})
     yield check

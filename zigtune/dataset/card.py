@@ -7,6 +7,7 @@ No dagster here.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -73,7 +74,37 @@ class Funnel:
             engines=distinct(pl.concat([validated["engine"], rejected["engine"]])),
             family_verdicts=family_verdicts(pl.concat([validated, rejected], how="diagonal_relaxed")),
             family_yield=family_yield(qa_pairs, validated, build.rows),
+            repair=llm_repair_counts(qa_pairs, qa_rejects),
         )
+
+
+#: The reject-ledger reasons the LLM repair loop writes (``generation/llm.py``), one row per code answer it took up.
+REPAIRED_IN_ROUND = re.compile(r"code_repaired_round_(\d+)")
+UNREPAIRED = "code_unrepaired"
+
+
+def llm_repair_counts(qa_pairs: pl.DataFrame, qa_rejects: pl.DataFrame) -> dict[str, int] | None:
+    """What the LLM's code went through when it was made, read from the pairs and the reject ledger; ``None``
+    when the LLM wrote no code (or no pair)."""
+    llm = qa_pairs.filter(pl.col("generator") == "llm") if "generator" in qa_pairs.columns else qa_pairs.clear()
+    code = llm.filter(pl.col("kind") == "code")
+    ledger = Counter(str(reason) for reason in qa_rejects.filter(pl.col("generator") == "llm")["reason"].to_list())
+    rounds = {int(m.group(1)): n for reason, n in ledger.items() if (m := REPAIRED_IN_ROUND.fullmatch(reason))}
+    if code.is_empty() and not rounds and not ledger[UNREPAIRED]:
+        return None
+    checked = code.filter(pl.col("checked").fill_null(False)) if "checked" in code.columns else code.clear()
+    rescued = sum(rounds.values())
+    counts = {
+        "LLM code pairs": code.height,
+        "compiled and run when made, and passed": checked.height,
+        "failed their first check and went back to the model": rescued + ledger[UNREPAIRED],
+    }
+    counts |= {f"rescued in repair round {n}": rounds[n] for n in sorted(rounds)}
+    counts |= {
+        "never rescued (kept for validation to reject)": ledger[UNREPAIRED],
+        "fix-this-code pairs made from failing versions": sum(n * count for n, count in rounds.items()),
+    }
+    return counts
 
 
 def _percent(part: int, whole: int) -> str:
@@ -128,8 +159,13 @@ def _rejects(funnel: Funnel) -> pl.DataFrame:
 
 def _repair(funnel: Funnel) -> str:
     if not funnel.repair:
-        return "The LLM repair loop did not run for this dataset (the offline generator made every pair).\n"
-    return markdown_table(pl.DataFrame([{"measure": k, "value": v} for k, v in funnel.repair.items()])) + "\n"
+        return "The LLM repair loop did not run for this dataset (the LLM wrote no code in it).\n"
+    return (
+        "Each code answer of the LLM was compiled and run under Zig 0.14.0 when it was made; code that failed "
+        "went back to the model with the compiler's or the program's words.\n\n"
+        + markdown_table(pl.DataFrame([{"measure": k, "value": v} for k, v in funnel.repair.items()]))
+        + "\n"
+    )
 
 
 def _contamination(build: DatasetBuild) -> str:

@@ -13,15 +13,22 @@ to ``max_retries`` times; other 4xx (a wrong key, an unknown model) fail at once
 Response format, in ``auto`` mode: ``json_schema``, then ``json_object``, then plain text (JSONL in
 the prompt). A refusal of ``response_format`` is judged by the error, whatever its status code (one
 server answers HTTP 500 "Input should be 'text' or 'json_object'"): a 400/422, or any error whose text
-names the response format. It is not retried; the call moves one step down at once. Until a format is
-known to work on this server and model, calls go one at a time, so the server is probed once, not by
-every section at the same moment; the format that worked is remembered for the run and in the cache.
-No dagster here.
+names the response format. It is not retried; the call moves one step down at once, and the step down
+is remembered for the run and in the cache the moment the refusal comes, so no other call asks for the
+refused format again. While the format is unknown, the first call probes it and the others wait for
+its answer, but at most ``PROBE_GRACE_S``: a server refuses a format when it reads the request, before
+it generates anything, so a probe that has not been refused by then was accepted, and a slow reply
+must not hold every other section behind it.
+
+A timeout is retried once (``MAX_TIMEOUT_RETRIES``): a reply that did not come within the timeout twice
+will not come the third time either. When that happens the caller reports it once (``on_notice``),
+naming the settings that change it. No dagster here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import re
@@ -43,7 +50,17 @@ from zigtune.storage.cache import ContentCache, cache_key
 #: The original write-up's model and sampling settings (Etapa 2).
 DEFAULT_MODEL = "meta-llama/llama-3.1-8b-instruct"
 DEFAULT_TEMPERATURE = 0.7
-DEFAULT_MAX_TOKENS = 8192
+#: The original asked for 8192; a reply of 2-3 pairs needs far less (the README's "Reply length" says
+#: how this was measured), and a small model that rambles to the limit holds its slot for minutes.
+DEFAULT_MAX_TOKENS = 2048
+#: Stop sequences sent with every request: three blank lines in a row are in no JSON or JSONL reply
+#: (newlines inside strings are escaped), but they are what a model emits when a JSON grammar lets it
+#: pad whitespace until ``max_tokens``.
+STOP_SEQUENCES = ("\n\n\n\n",)
+#: How long other calls wait for the format probe's answer before going ahead with the current format.
+PROBE_GRACE_S = 3.0
+#: A timeout is retried this many times at most (other retryable failures: ``max_retries``).
+MAX_TIMEOUT_RETRIES = 1
 
 ResponseFormat = Literal["json_schema", "json_object", "text"]
 #: What ``auto`` tries, best first.
@@ -66,6 +83,8 @@ FORMAT_REFUSAL = re.compile(
 )
 #: Statuses that mean "try again later" rather than "this request is wrong".
 RETRYABLE_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+#: The failure reason of a call never sent because the run had already failed.
+STOPPED = "stopped"
 #: Error text kept in a reject row (the whole message, not its first line, up to this many characters).
 MAX_ERROR_CHARS = 2000
 MAX_RETRY_AFTER_S = 120.0
@@ -85,7 +104,7 @@ class CallSettings(BaseModel):
     temperature: float = Field(DEFAULT_TEMPERATURE, ge=0.0)
     """Sampling temperature (the original's)."""
     max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
-    """Reply budget per call (the original's)."""
+    """Reply budget per call: room for 2-3 pairs with their code (the original's 8192 let a model ramble)."""
     structured_output: StructuredOutput = "auto"
     """``auto``: json_schema, else json_object, else plain JSONL, probed once per server and model.
     ``json_schema`` (or ``on``), ``json_object`` or ``off`` (or ``text``: plain JSONL) to fix it."""
@@ -98,7 +117,7 @@ class CallSettings(BaseModel):
     timeout_seconds: float = Field(120.0, gt=0.0)
     """Per request while nothing is known; it grows to 4x the slowest recent reply."""
     max_retries: int = Field(4, ge=0)
-    """Retries of a timeout, 429, 5xx or dropped connection."""
+    """Retries of a 429, 5xx or dropped connection (a timeout is retried once)."""
     retry_backoff_seconds: float = Field(1.0, ge=0.0)
     """First wait before a retry when the server names none; doubles each time."""
     input_price_per_million: float = Field(0.0, ge=0.0)
@@ -157,6 +176,8 @@ class CallStats:
     response_format: ResponseFormat | None = None
     response_format_source: str = ""
     concurrency: ConcurrencyReport | None = None
+    timeout_notice: str | None = None
+    """Said once when requests keep timing out: how long they were given, and which settings to change."""
 
 
 class LLMCallError(Exception):
@@ -165,6 +186,10 @@ class LLMCallError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message[:MAX_ERROR_CHARS])
         self.reason = reason
+
+
+class _NotSentError(Exception):
+    """The run had failed by the time this request's turn came: it was not sent."""
 
 
 class _FormatRefusedError(Exception):
@@ -240,7 +265,17 @@ def failure_reason(error: BaseException) -> str:
     return f"api_{type(error).__name__}"
 
 
-def describe_failure(reason: str, message: str, timeout_s: float) -> str:
+def timeout_hint(settings: CallSettings | None) -> str:
+    """What to change when replies do not come in time."""
+    if settings is None:
+        return "raise NOVITA_TIMEOUT_SECONDS or lower NOVITA_MAX_TOKENS"
+    return (
+        f"raise NOVITA_TIMEOUT_SECONDS (now {settings.timeout_seconds:g}) or lower NOVITA_MAX_TOKENS "
+        f"(now {settings.max_tokens}) so that a reply ends sooner"
+    )
+
+
+def describe_failure(reason: str, message: str, timeout_s: float, settings: CallSettings | None = None) -> str:
     """A few words a person reads in a one-line failure: ``connection refused``, ``HTTP 500: ...``."""
     first = message.strip().splitlines()[0] if message.strip() else ""
     if reason == "api_connection_error":
@@ -249,15 +284,19 @@ def describe_failure(reason: str, message: str, timeout_s: float) -> str:
             return "connection refused"
         return f"connection error ({first[:160]})" if first else "connection error"
     if reason == "api_timeout":
-        return f"no reply within {timeout_s:g} s"
+        return f"no reply within {timeout_s:g} s ({timeout_hint(settings)})"
     if reason == "api_rate_limited":
         return "rate limited (HTTP 429) after every retry"
     if reason.startswith("api_status_"):
         status = reason.removeprefix("api_status_")
         hint = " (check NOVITA_API_KEY)" if status in ("401", "403") else ""
+        hint = " (check NOVITA_BASE_URL and NOVITA_MODEL)" if status == "404" else hint
         return f"HTTP {status}{hint}: {first[:200]}"
     if reason == "format_refused":
-        return f"the server refuses the configured response format ({first[:160]})"
+        return (
+            f"the server refuses the configured response format ({first[:160]}; "
+            "set NOVITA_STRUCTURED_OUTPUT=auto to fall back)"
+        )
     return f"{reason}: {first[:200]}"
 
 
@@ -281,55 +320,77 @@ class Pacer:
 
 
 class FormatChoice:
-    """The response format this server and model take; in ``auto``, probed once and remembered."""
+    """The response format this server and model take; in ``auto``, probed once and remembered.
+
+    A refusal lowers the format for every later call at once and writes it to the cache; a reply
+    confirms it. While nothing is known, the first call probes and the others wait for it in ``turn``,
+    ``PROBE_GRACE_S`` at most (see the module docstring).
+    """
 
     def __init__(self, cache: ContentCache, base_url: str, settings: CallSettings) -> None:
         self.cache = cache
         self.key = cache_key("response_format", base_url, settings.model)
         self.auto = settings.structured_output == "auto"
-        self.lock = asyncio.Lock()
+        self.decided = asyncio.Event()
+        self.probe_started: float | None = None
         if not self.auto:
             fixed = settings.structured_output
             self.current: ResponseFormat = "text" if fixed == "off" else fixed  # type: ignore[assignment]
             self.known, self.source = True, "configured"
-            return
-        remembered = cache.get(self.key)
-        if remembered in FORMAT_LADDER:
-            self.current, self.known, self.source = remembered, True, "remembered"
         else:
-            self.current, self.known, self.source = FORMAT_LADDER[0], False, "probed"
-        self.serialize = not self.known
+            remembered = self.cache.get(self.key)
+            if remembered in FORMAT_LADDER:
+                self.current, self.known, self.source = remembered, True, "remembered"
+            else:
+                self.current, self.known, self.source = FORMAT_LADDER[0], False, "probed"
+        if self.known:
+            self.decided.set()
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """Calls wait here while the format is being probed; once it is known, they pass freely."""
-        if not (self.auto and self.serialize):
+        """The first call while the format is unknown probes it; the others wait for its first answer (a reply,
+        a refusal of every format, or a failure) or ``PROBE_GRACE_S``, whichever comes first."""
+        if self.decided.is_set():
             yield
             return
-        await self.lock.acquire()
-        if not self.serialize:  # decided while this call waited
-            self.lock.release()
-            yield
+        if self.probe_started is None:
+            self.probe_started = time.monotonic()
+            try:
+                yield
+            finally:
+                self.decided.set()  # whatever happened, the others stop waiting
             return
-        try:
-            yield
-        finally:
-            self.lock.release()
+        remaining = self.probe_started + PROBE_GRACE_S - time.monotonic()
+        if remaining > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.decided.wait(), remaining)
+        yield
 
     def worked(self, used: ResponseFormat) -> None:
         """A reply came back in ``used``: that is what this server takes (a lower step sticks)."""
         if not self.auto:
             return
-        self.serialize = False
         if FORMAT_LADDER.index(used) > FORMAT_LADDER.index(self.current) or not self.known:
             self.current = used
         if not self.known or self.cache.get(self.key) != self.current:
             self.cache.put(self.key, self.current)
         self.known = True
+        self.decided.set()
+
+    def refused(self, used: ResponseFormat) -> ResponseFormat | None:
+        """The server refused ``used``: the format to try next, remembered now for every later call and run
+        (``None`` when there is none: a fixed format, or plain text refused)."""
+        if not self.auto or used == FORMAT_LADDER[-1]:
+            return None
+        lower = FORMAT_LADDER[FORMAT_LADDER.index(used) + 1]
+        if FORMAT_LADDER.index(lower) > FORMAT_LADDER.index(self.current):
+            self.current = lower
+            self.cache.put(self.key, lower)
+        return self.current
 
     def failed_otherwise(self) -> None:
         """The probe failed for another reason (the server is down): stop holding the other calls."""
-        self.serialize = False
+        self.decided.set()
 
 
 MessagesFor = Callable[[ResponseFormat], list[dict[str, str]]]
@@ -346,8 +407,10 @@ class LLMCaller:
         stats: CallStats,
         *,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_notice = on_notice
         self.cache = cache
         self.settings = settings
         self.stats = stats
@@ -377,6 +440,7 @@ class LLMCaller:
             "messages": messages,
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_tokens,
+            "stop": list(STOP_SEQUENCES),
         }
         if response_format == "json_schema":
             request["response_format"] = {
@@ -406,10 +470,11 @@ class LLMCaller:
                     answer = await self._cached_call(request, key, priority)
                 except _FormatRefusedError as refusal:
                     self.stats.format_refusals[used] += 1
-                    if not self.format.auto or used == FORMAT_LADDER[-1]:
+                    lower = self.format.refused(used)
+                    if lower is None:
                         self.stats.failures["format_refused"] += 1
                         raise LLMCallError("format_refused", f"response_format {used}: {refusal}") from None
-                    used = FORMAT_LADDER[FORMAT_LADDER.index(used) + 1]
+                    used = lower
                     continue
                 except LLMCallError:
                     if not self.format.known:
@@ -441,14 +506,17 @@ class LLMCaller:
 
     async def _send_with_retries(self, request: dict[str, Any], priority: int) -> Any:
         structured = "response_format" in request
+        timeouts = 0
+        reason, text = "", ""
         for attempt in range(self.settings.max_retries + 1):
-            if self.stopped:
-                raise LLMCallError("stopped", "not sent: the run had already failed")
-            if attempt:
-                self.stats.requests.retries += 1
             started = time.monotonic()
             try:
-                return await self._send_once(request, priority)
+                return await self._send_once(request, priority, retry=attempt > 0)
+            except _NotSentError:
+                if not attempt:
+                    raise LLMCallError(STOPPED, "not sent: the run had already failed") from None
+                self.stats.failures[reason] += 1  # sent and failed; not retried because the run has failed
+                raise LLMCallError(reason, text) from None
             except (TimeoutError, openai.APIError) as error:
                 failure = error
             reason = failure_reason(failure)
@@ -468,8 +536,13 @@ class LLMCaller:
                     else "connection"
                 )
                 self.limit.on_overload(started, signal)
+            if reason == "api_timeout":
+                timeouts += 1
+                retryable = retryable and timeouts <= MAX_TIMEOUT_RETRIES
             if not retryable or attempt == self.settings.max_retries:
                 self.stats.failures[reason] += 1
+                if reason == "api_timeout":
+                    self._timeouts_keep_firing()
                 raise LLMCallError(reason, text)
             response = getattr(failure, "response", None)
             wait = retry_after_seconds(response.headers if response is not None else None)
@@ -477,12 +550,31 @@ class LLMCaller:
             await self._sleep(wait if wait is not None else min(MAX_BACKOFF_S, backoff))
         raise AssertionError("unreachable")
 
-    async def _send_once(self, request: dict[str, Any], priority: int) -> Any:
-        """One request under the concurrency window and the latency-sized timeout."""
+    def _timeouts_keep_firing(self) -> None:
+        """Say once, for the run, that replies do not come in time and what to change."""
+        if self.stats.timeout_notice is not None:
+            return
+        self.stats.timeout_notice = (
+            f"LLM requests keep timing out: a call got no reply within {self.limit.timeout():g} s "
+            f"({self.stats.requests.timeouts} requests timed out so far) and was given up; "
+            f"{timeout_hint(self.settings)}"
+        )
+        if self.on_notice is not None:
+            self.on_notice(self.stats.timeout_notice)
+
+    async def _send_once(self, request: dict[str, Any], priority: int, *, retry: bool) -> Any:
+        """One request under the concurrency window and the latency-sized timeout; ``_NotSentError`` when the
+        run was stopped before its turn came."""
+        if self.stopped:
+            raise _NotSentError
         await self.limit.acquire(priority)
         request_id = next(self._request_ids)
         try:
             await self.pacer.wait()
+            if self.stopped:
+                raise _NotSentError
+            if retry:
+                self.stats.requests.retries += 1
             started = time.monotonic()
             timeout = self.limit.timeout()
             try:

@@ -14,10 +14,18 @@
    also becomes a "fix this code" pair (its real error in the instruction, the working code as the
    answer). Code that is never fixed is kept as it came, for validation to reject with its verdict.
 
-A section whose calls still fail after their retries is a failed section (its rejects say why, with
-the server's whole error). Once more than ``max_failed_share`` of the sections have failed the run
-is lost anyway, so no new request is sent; ``failure_summary`` is the one line that says why.
-No dagster here.
+A section that gives no usable pair is a failed section, with its reason: a call that still failed
+after its retries (its rejects keep the server's whole error), or ``no_usable_pair`` when every reply
+was unreadable or screened out. A section whose later round fails keeps the pairs it gave. Once more
+than ``max_failed_share`` of the sections have failed the run is lost anyway, so no new request is
+sent, and the sections never sent are counted apart (``not tried``). ``failure_summary`` is the one
+line that says how many failed, which, why and what to change; ``partial_summary`` the line of a run
+that succeeded without some sections.
+
+Each pair row says how its code was checked when it was made (``checked``, ``behaviour_check``). Each
+code answer the repair loop took up leaves one row in the reject ledger: ``code_repaired_round_N``
+(the failing answer, replaced by the version fixed in round N) or ``code_unrepaired`` (never fixed;
+the answer is kept as it came, for validation to reject). No dagster here.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zigtune.generation.calls import (
+    STOPPED,
     CallSettings,
     CallStats,
     LLMCaller,
@@ -40,8 +49,8 @@ from zigtune.generation.calls import (
     describe_failure,
 )
 from zigtune.generation.code_checks import CodeChecker, CodeFeedback, behaviour_check, code_feedback, stated_output
-from zigtune.generation.pairs import pair_row, reject_row
-from zigtune.generation.parsing import ParsedReply, Problem, QAPair, parse_reply
+from zigtune.generation.pairs import BehaviourCheck, pair_row, reject_row
+from zigtune.generation.parsing import TRUNCATED_JSON, ParsedReply, Problem, QAPair, parse_reply
 from zigtune.generation.prompts import PromptTemplates
 from zigtune.generation.screening import Screen, build_screen
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
@@ -57,7 +66,15 @@ CODE_REPAIR_ROUNDS = 2
 #: A generation where more than this share of the sections failed is a failed run.
 MAX_FAILED_SHARE = 0.2
 
-Row = dict[str, str | None]
+#: The failure of a section whose replies held no usable pair (unreadable, or screened out).
+NO_USABLE_PAIR = "no_usable_pair"
+#: Reject-ledger reasons of the repair loop (``code_repaired_round_1``, ...): see the module docstring.
+CODE_REPAIRED_ROUND = "code_repaired_round_"
+CODE_UNREPAIRED = "code_unrepaired"
+#: Sections named in a one-line summary; the rest are counted.
+NAMED_SECTIONS = 3
+
+Row = dict[str, str | bool | None]
 Messages = list[dict[str, str]]
 
 
@@ -82,6 +99,7 @@ class SectionFailure:
     section_id: str
     reason: str
     message: str
+    breadcrumb: str = ""
 
 
 @dataclass
@@ -133,9 +151,11 @@ class GenerationResult:
     failures: list[SectionFailure]
     sections_stopped: int
     wall_seconds: float
+    settings: CallSettings | None = None
 
     @property
     def sections_sent(self) -> int:
+        """Sections given to the LLM path (over the size threshold), the ones never tried included."""
         return self.sections_seen - self.sections_skipped
 
 
@@ -161,6 +181,8 @@ class _Section:
     pairs: list[Row] = field(default_factory=list)
     rejects: list[dict[str, str]] = field(default_factory=list)
     failure: SectionFailure | None = None
+    answered: bool = False
+    """Some reply came back for this section (so it was tried, whatever happened next)."""
 
     def reject(self, reason: str, raw: str) -> None:
         self.rejects.append(
@@ -174,7 +196,15 @@ class _Section:
             )
         )
 
-    def pair(self, instruction: str, response: str, expected_output: str | None, kind: str | None = None) -> Row:
+    def pair(
+        self,
+        instruction: str,
+        response: str,
+        expected_output: str | None,
+        kind: str | None = None,
+        check: BehaviourCheck | None = None,
+    ) -> Row:
+        """A pair row; ``check`` is how its code passed when it was run here (``None``: not run, or failed)."""
         return pair_row(
             section_id=self.section.section_id,
             breadcrumb=self.section.breadcrumb,
@@ -185,7 +215,33 @@ class _Section:
             template_hash=self.template_hash,
             kind=kind,  # type: ignore[arg-type]
             expected_output=expected_output,
+            checked=check is not None,
+            behaviour_check=check,
         )
+
+    def fail(self, reason: str, message: str) -> None:
+        self.failure = SectionFailure(self.section.section_id, reason, message, self.section.breadcrumb)
+
+    def close(self) -> None:
+        """Decide how the section ended (see the module docstring): a section with pairs has not failed."""
+        if self.pairs:
+            self.failure = None
+            return
+        if self.failure is not None and (self.failure.reason != STOPPED or not self.answered):
+            return
+        reasons = Counter(row["reason"] for row in self.rejects if row["reason"] != STOPPED)
+        said = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common()) or "nothing"
+        self.fail(NO_USABLE_PAIR, f"no usable pair in the replies ({said})")
+
+
+def row_check(code: str, mode: str, expected_output: str | None) -> BehaviourCheck:
+    """How passing code was checked, in the ``qa_pairs`` vocabulary (``pairs.BEHAVIOUR_CHECKS``)."""
+    check = behaviour_check(code, mode, expected_output)
+    if check == "tests":
+        return "tests"
+    if check == "expected_output":
+        return "output"
+    return "compiles" if mode == "build-obj" else "runs"
 
 
 def _jsonl(pairs: Sequence[QAPair]) -> str:
@@ -203,6 +259,7 @@ async def _reply(
 ) -> tuple[ParsedReply, Messages, str]:
     """A parsed reply, with one parse-repair request when it holds no pair; and the messages it answered."""
     answer = await run.caller.chat(messages_for, priority)
+    state.answered = True
     used: ResponseFormat = answer.get("format", "text")
     messages = messages_for(used)
     parsed = parse_reply(answer["content"])
@@ -231,17 +288,18 @@ async def _settle(
     """The pair as it ends up (repaired when its code failed and the model fixed it) and its rows."""
     code = extract_zig_code(pair.response)
     expected = stated_output(pair.response)
-    as_it_came = [state.pair(pair.instruction, pair.response, expected)]
     if code is None:
-        return pair, as_it_came
+        return pair, [state.pair(pair.instruction, pair.response, expected)]
     repair = run.repair
     repair.code_pairs += 1
     mode = check_mode(code)
+    check: BehaviourCheck | None = None
     if run.checker is not None:
         feedback = code_feedback(await run.checker(code, mode), mode, expected)
         repair.checked += 1
         if feedback.passed:
             repair.passed_first_try += 1
+            check = row_check(code, mode, expected)
         elif feedback.verdict is Verdict.SANDBOX_ERROR:
             repair.engine_faults += 1  # the engine's fault, not the code's: nothing to ask the model
         else:
@@ -251,8 +309,13 @@ async def _settle(
             if repaired is not None:
                 return repaired
             repair.unrecovered += 1
+            state.reject(CODE_UNREPAIRED, _failing_answer(feedback, pair.response))
     repair.behaviour_checks[behaviour_check(code, mode, expected)] += 1
-    return pair, as_it_came
+    return pair, [state.pair(pair.instruction, pair.response, expected, check=check)]
+
+
+def _failing_answer(feedback: CodeFeedback, response: str) -> str:
+    return f"{feedback.verdict.value}: {feedback.message}\n\n{response}"
 
 
 async def _repair(
@@ -295,14 +358,16 @@ async def _repair(
         if feedback.passed:
             run.repair.recovered_in_round[round_number] += 1
             run.repair.behaviour_checks[behaviour_check(code, mode, stated)] += 1
-            rows = [state.pair(pair.instruction, fixed.response, stated)]
+            check = row_check(code, mode, stated)
+            rows = [state.pair(pair.instruction, fixed.response, stated, check=check)]
             fix_output = stated if mode == "run" else None
             for broken, why in failing:
                 instruction, response = run.templates.render_fix_pair(
                     broken, why.verdict.value, why.message, code, fix_output
                 )
-                rows.append(state.pair(instruction, response, fix_output, "code"))
+                rows.append(state.pair(instruction, response, fix_output, "code", check=check))
                 run.repair.fix_pairs += 1
+            state.reject(f"{CODE_REPAIRED_ROUND}{round_number}", _failing_answer(failing[0][1], pair.response))
             return QAPair(instruction=pair.instruction, response=fixed.response), rows
         failing.append((code, feedback))
         conversation = _conversation(repair_for(answer.get("format", "text")), ("assistant", answer["content"]))
@@ -335,7 +400,7 @@ async def _generate_section(run: _Run, state: _Section) -> None:
             parsed, messages, reply = await _reply(run, state, messages_for, priority)
         except LLMCallError as failure:
             state.reject(failure.reason, str(failure))
-            state.failure = SectionFailure(section.section_id, failure.reason, str(failure))
+            state.fail(failure.reason, str(failure))
             return
         for problem in parsed.problems:
             state.reject(problem.reason, problem.raw)
@@ -376,7 +441,8 @@ async def generate_pairs(
     async def one(state: _Section) -> None:
         nonlocal failed, done
         await _generate_section(run, state)
-        if state.failure is not None and state.failure.reason != "stopped":
+        state.close()
+        if state.failure is not None and state.failure.reason != STOPPED:
             failed += 1
             if failed > settings.max_failed_share * len(eligible):
                 caller.stop()
@@ -395,25 +461,72 @@ async def generate_pairs(
         repair=run.repair,
         sections_seen=len(sections),
         sections_skipped=len(sections) - len(eligible),
-        failures=[s.failure for s in states if s.failure is not None and s.failure.reason != "stopped"],
-        sections_stopped=sum(1 for s in states if s.failure is not None and s.failure.reason == "stopped"),
+        failures=[s.failure for s in states if s.failure is not None and s.failure.reason != STOPPED],
+        sections_stopped=sum(1 for s in states if s.failure is not None and s.failure.reason == STOPPED),
         wall_seconds=time.monotonic() - started,
+        settings=caller.settings,
     )
 
 
+def _named(failures: Sequence[SectionFailure]) -> str:
+    names = [failure.breadcrumb or failure.section_id for failure in failures[:NAMED_SECTIONS]]
+    more = len(failures) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _hint(reason: str, message: str, settings: CallSettings | None) -> str:
+    """What to change, for the failures of ``reason``."""
+    if reason == "api_connection_error":
+        return "is the server running? check NOVITA_BASE_URL"
+    if reason == "api_timeout":
+        return ""  # describe_failure names the settings
+    if reason == NO_USABLE_PAIR:
+        if TRUNCATED_JSON in message and settings is not None:
+            return f"replies were cut off: raise NOVITA_MAX_TOKENS (now {settings.max_tokens}); see qa_rejects"
+        return (
+            "see qa_rejects for the replies; a stronger NOVITA_MODEL, or NOVITA_STRUCTURED_OUTPUT=json_object "
+            "or off, may help"
+        )
+    return ""
+
+
+def _cause(failures: Sequence[SectionFailure], timeout_s: float, settings: CallSettings | None) -> tuple[str, str]:
+    """The main reason in words, with the other reasons counted; and what to change ("" when nothing)."""
+    reasons = Counter(failure.reason for failure in failures)
+    (main, _), others = reasons.most_common(1)[0], reasons.most_common()[1:]
+    message = next(f.message for f in reversed(failures) if f.reason == main)
+    cause = message if main == NO_USABLE_PAIR else describe_failure(main, message, timeout_s, settings)
+    if others:
+        cause += " (also " + ", ".join(f"{count} {reason}" for reason, count in others) + ")"
+    return cause, _hint(main, message, settings)
+
+
+def _timeout_of(result: GenerationResult) -> float:
+    return result.stats.concurrency.longest_timeout_s if result.stats.concurrency else 0.0
+
+
 def failure_summary(result: GenerationResult, base_url: str, max_failed_share: float) -> str | None:
-    """One line when more than ``max_failed_share`` of the sections failed, naming the main cause and server."""
+    """One line when more than ``max_failed_share`` of the sections failed: how many, which, why (the main
+    cause and the server) and what to change."""
     sent = result.sections_sent
     if not sent or len(result.failures) <= max_failed_share * sent:
         return None
-    reasons = Counter(failure.reason for failure in result.failures)
-    main, _ = reasons.most_common(1)[0]
-    message = next(f.message for f in reversed(result.failures) if f.reason == main)
-    timeout = result.stats.concurrency.longest_timeout_s if result.stats.concurrency else 0.0
     line = f"{len(result.failures)} of {sent} sections failed"
     if result.sections_stopped:
         line += f" ({result.sections_stopped} not tried: more than {max_failed_share:.0%} had failed)"
-    return f"{line}: {describe_failure(main, message, timeout)} at {base_url}"
+    cause, hint = _cause(result.failures, _timeout_of(result), result.settings)
+    line += f": {cause} at {base_url} (failed: {_named(result.failures)})"
+    return line + (f"; {hint}" if hint else "")
+
+
+def partial_summary(result: GenerationResult) -> str | None:
+    """One line when some sections failed but not enough to fail the run: which, and why."""
+    if not result.failures:
+        return None
+    cause, hint = _cause(result.failures, _timeout_of(result), result.settings)
+    failed = len(result.failures)
+    line = f"partial: {failed} of {result.sections_sent} sections gave no pair ({_named(result.failures)}): {cause}"
+    return line + (f"; {hint}" if hint else "")
 
 
 __all__ = [
@@ -428,4 +541,5 @@ __all__ = [
     "build_client",
     "failure_summary",
     "generate_pairs",
+    "partial_summary",
 ]

@@ -14,13 +14,13 @@ again to confirm) and ``expected_output`` (what a correct program prints). No da
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
 import polars as pl
 
 from zigtune.generation.version import OFFLINE_VERSION
+from zigtune.validation.code_extraction import extract_zig_code
 
 #: The ``model`` value of pairs the deterministic docs generator writes.
 DOCS_MODEL = "zig-docs"
@@ -73,14 +73,12 @@ QA_REJECTS_SCHEMA = pl.Schema(
     }
 )
 
-# A response is code when it holds a fenced block or starts lines the way Zig source does.
-_FENCE = re.compile(r"```")
-_ZIG_LINE = re.compile(r"^\s*(?:pub\s+)?(?:fn\s+\w+\s*\(|const\s+\w+\s*=|test\s+\"|var\s+\w+\s*[:=])", re.MULTILINE)
-
 
 def classify_kind(response: str) -> Kind:
-    """``code`` when the response carries Zig code (a fence, or lines like ``const x =`` / ``fn f(``)."""
-    return "code" if _FENCE.search(response) or len(_ZIG_LINE.findall(response)) >= 2 else "concept"
+    """``code`` when the response carries Zig code as validation finds it (``extract_zig_code``): a ``zig``
+    block, an untagged block that reads as Zig, or a whole Zig program; an answer whose only code is in
+    another language (a ``python`` block) is a ``concept`` pair."""
+    return "code" if extract_zig_code(response) is not None else "concept"
 
 
 def pair_id(section_id: str, generator: str, model: str, instruction: str, response: str) -> str:
