@@ -10,7 +10,8 @@ and network namespaces from util-linux's ``unshare``; an ordinary user can build
    CPU time, file size, and a wall-clock timeout that kills the jail. No address-space limit: the
    compiler reserves far more virtual memory than it uses.
 2. **Run** — the built program or test binary in a fresh jail that holds only a size-limited tmpfs
-   working directory with copies of the binary and its source (for stack traces) and an empty
+   working directory with copies of the binary and its sources (for stack traces; with
+   ``BuildOptions.solution_files``, only those: never the check's hidden files) and an empty
    ``/tmp``: no compiler cache, no Zig installation, no host file. Limits on CPU time, address space,
    processes, file size, open files and output bytes; a wall-clock timeout kills the whole PID
    namespace. Whatever the program writes disappears with the jail.
@@ -19,6 +20,8 @@ Without root the program runs as the calling user, confined by the namespaces; t
 holds per jail because the kernel counts processes per user namespace. As root, the run phase first
 switches to an unprivileged uid (``uid_base``), since the kernel never limits root's processes.
 Where user namespaces are switched off, :meth:`LocalZigEngine.preflight` says which setting to change.
+A check that could not run (``sandbox_error``) is known from the jail's status file
+(:func:`~zigtune.validation.jail.jail_outcome`), never from what the program printed or its exit status.
 
 The fast strategy (:mod:`zigtune.validation.batch`) uses the same two jails through :meth:`LocalZigEngine.compile_in`
 (one compile of many snippets in a per-check directory) and :meth:`LocalZigEngine.run_binary` (one run of the
