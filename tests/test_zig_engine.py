@@ -44,6 +44,8 @@ ENGINE_FILES = (
     "test_runner.zig",
 )
 IDENTITIES = ["caller", "unprivileged"] if os.geteuid() == 0 else ["caller"]
+#: As root, the programs of this test session run as this uid, no other session's.
+SESSION_UID = 62000 + os.getpid() % 3000
 
 
 def _program(body: str) -> str:
@@ -399,8 +401,9 @@ def checks(
     engine = LocalZigEngine(zig_sandbox_root)
     batch = programs(secret, victim, engine.cache_dir, listener.getsockname()[1])
     if request.param == "caller":
-        answers = asyncio.run(check_programs(zig_sandbox_root, batch))
-        sandbox_uid = engine.uid_base if os.geteuid() == 0 else None
+        # A uid of this session's own: other runs on this machine (as root) use the engine's default uid.
+        sandbox_uid = SESSION_UID if os.geteuid() == 0 else None
+        answers = asyncio.run(check_programs(zig_sandbox_root, batch, sandbox_uid))
     else:
         answers = _run_unprivileged({"programs": batch}, engine.cache_dir)
         sandbox_uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
@@ -649,14 +652,15 @@ def test_the_jail_reports_its_own_failure_through_its_status_file(zig_sandbox_ro
     engine = LocalZigEngine(zig_sandbox_root)
     engine.preflight()
     workdir = engine.new_workdir()
-    try:  # no binary to copy in: the setup fails before anything runs
-        failed = asyncio.run(engine._jailed(engine.run_jail(workdir, "main.zig"), ["./main"], [], 30, 4096))
+    version = ["/zig/zig", "version"]
+    try:  # no snippet directory to bind: the setup fails before anything runs
+        (workdir / "src").rmdir()
+        failed = asyncio.run(engine._jailed(engine.compile_jail(workdir), version, engine.compile_rlimits(), 60, 4096))
         assert failed.exit_code == 125
-        assert failed.setup_problem is not None and failed.setup_problem.startswith(f"{JAIL_MARKER} cannot copy")
-        (workdir / "src" / "main.zig").write_text("")
-        shutil.copyfile("/bin/true", workdir / "src" / "main")
-        ran = asyncio.run(engine._jailed(engine.run_jail(workdir, "main.zig"), ["./main"], [], 30, 4096))
-        assert ran.exit_code == 0 and ran.setup_problem is None
+        assert failed.setup_problem is not None and failed.setup_problem.startswith(f"{JAIL_MARKER} cannot bind /work")
+        (workdir / "src").mkdir()
+        ran = asyncio.run(engine._jailed(engine.compile_jail(workdir), version, engine.compile_rlimits(), 60, 4096))
+        assert ran.exit_code == 0 and ran.setup_problem is None and ran.stdout == "0.14.0\n"
         assert not [path.name for path in workdir.iterdir() if path.name.startswith("status-")]  # cleaned up
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
