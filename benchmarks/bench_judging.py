@@ -34,13 +34,13 @@ from zigtune.validation.sandbox import zig_binary
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def plain_loop(tasks: list[SuiteTask], work: Path, cache: Path, salt: str) -> tuple[float, int]:
+def plain_loop(tasks: list[SuiteTask], work: Path, cache: Path, phase: str, salt: str) -> tuple[float, int]:
     """Seconds to ``zig test`` every task's reference one after another, and how many passed."""
     env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(cache), "ZIG_LOCAL_CACHE_DIR": str(cache)}
     passed = 0
     started = time.perf_counter()
     for index, task in enumerate(tasks):
-        folder = work / f"task-{salt}-{index}"
+        folder = work / f"task-{phase}-{index}"
         folder.mkdir(parents=True)
         files = {**task.files, **task.hidden_files, task.solution_file: (task.reference_solution or "") + salt}
         for name, content in files.items():
@@ -59,14 +59,16 @@ def plain_loop(tasks: list[SuiteTask], work: Path, cache: Path, salt: str) -> tu
     return time.perf_counter() - started, passed
 
 
-def score(tasks: list[SuiteTask], work: Path, sandbox: Path, salt: str, concurrency: int) -> tuple[float, int]:
+def score(
+    tasks: list[SuiteTask], work: Path, sandbox: Path, phase: str, salt: str, concurrency: int
+) -> tuple[float, int]:
     """Seconds for ``python -m zigtune.evaluation score --no-cache`` over the references, and how many passed."""
-    suite = work / f"suite-{salt}.jsonl"
+    suite = work / f"suite-{phase}.jsonl"
     suite.write_text(suite_jsonl(tasks), encoding="utf-8")
-    completions = work / f"completions-{salt}.jsonl"
+    completions = work / f"completions-{phase}.jsonl"
     rows = [{"id": task.id, "completion": (task.reference_solution or "") + salt} for task in tasks]
     completions.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    out = work / f"report-{salt}.json"
+    out = work / f"report-{phase}.json"
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     started = time.perf_counter()
     finished = subprocess.run(
@@ -98,8 +100,8 @@ def main() -> None:
         work = Path(temporary)
         results = {}
         for phase, salt in (("cold", ""), ("warm", "// again\n")):
-            loop = plain_loop(tasks, work / "loop", work / "loop-cache", salt)
-            scored = score(tasks, work, work / "sandbox", salt, arguments.concurrency)
+            loop = plain_loop(tasks, work / "loop", work / "loop-cache", phase, salt)
+            scored = score(tasks, work, work / "sandbox", phase, salt, arguments.concurrency)
             results[phase] = (loop, scored)
             print(
                 f"{phase}: plain zig test loop {loop[0]:.1f} s ({loop[1]}/{len(tasks)} passed); "

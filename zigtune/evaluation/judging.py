@@ -22,6 +22,7 @@ that reads the test runner's memory, or (``link_libc`` only) replaces a libc fun
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from zigtune.evaluation.suite import SuiteTask
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckJob, CheckStats, Engine, check_codes
 from zigtune.validation.code_extraction import FENCED_BLOCK, TEST_DECLARATION, extract_zig_code
+from zigtune.validation.declarations import DeclarationLister
 from zigtune.validation.sandbox import BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -131,14 +133,21 @@ async def run_checks(
     log: Callable[[str], object] | None = None,
     label: str = "judging",
 ) -> dict[CheckJob, ExecResult]:
-    """Every distinct job checked once (through the verdict cache), with a progress line about every 10%."""
+    """Every distinct job checked once (through the verdict cache), with a progress line about every 10%.
+
+    A task's files are always checked the plain way (one compile each: files beside the root never share a
+    batch), so they are asked for as plain checks: every one of the engine's slots is kept busy (the fast
+    strategy gives plain checks half of them). The jobs go in ten parts, all at once, for the progress lines:
+    the engine bounds how many run together, and none waits for a slower part to finish."""
     distinct = list(dict.fromkeys(jobs))
     progress = Progress(label, len(distinct), log, unit="checks")
     results: dict[CheckJob, ExecResult] = {}
-    # Ten rounds give the progress lines; each round is large enough to keep the engine's slots busy.
-    size = max(16, math.ceil(len(distinct) / 10))
-    for start in range(0, len(distinct), size):
-        chunk = distinct[start : start + size]
-        results |= await check_codes(engine, chunk, cache, stats)
+    size = max(1, math.ceil(len(distinct) / 10))
+    lister = DeclarationLister()  # one for all parts: it is built once, behind its lock
+
+    async def part(chunk: list[CheckJob]) -> None:
+        results.update(await check_codes(engine, chunk, cache, stats, lister, strategy="plain"))
         progress.advance(len(chunk))
+
+    await asyncio.gather(*(part(distinct[start : start + size]) for start in range(0, len(distinct), size)))
     return results
