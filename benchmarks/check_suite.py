@@ -4,8 +4,8 @@
 
 1. Every reference solution, as a completion: pass@1 must be 1.0.
 2. Every cheating solution of every task (``zigtune.evaluation.selfcheck``: an empty ``test {}``, the stub,
-   the stub exiting 0 before its tests fail, a program ignoring the API or printing the prompt's block):
-   every one must fail (pass@1 0).
+   the stub exiting 0 before its tests fail, the stub printing the runner's success line from inside the tests
+   and exiting 0, a program ignoring the API or printing the prompt's block): every one must fail (pass@1 0).
 3. No ``run`` task's prompt contains its expected output.
 
 Prints what failed, the time of each part (cold verdict cache, then the same references again from the cache),

@@ -27,14 +27,19 @@ from zigtune.validation.sandbox import BuildOptions, LocalZigEngine, SandboxLimi
 LIMITS = {"run_timeout_s": 5.0, "cpu_seconds": 5}
 
 
-async def check_programs(root: Path, programs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every program's result, each compiled with every declaration referenced (as validation does)."""
+async def check_programs(
+    root: Path, programs: dict[str, dict[str, Any]], uid_base: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every program's result, each compiled with every declaration referenced (as validation does).
+
+    ``uid_base``: the uid programs run as when the caller is root (the engine's default otherwise)."""
     engines: dict[float | None, LocalZigEngine] = {}
 
     def engine_for(compile_timeout_s: float | None) -> LocalZigEngine:
         if compile_timeout_s not in engines:
             limits = dict(LIMITS, **({"compile_timeout_s": compile_timeout_s} if compile_timeout_s else {}))
-            engines[compile_timeout_s] = LocalZigEngine(root, limits=SandboxLimits(**limits))  # type: ignore[arg-type]
+            identity = {"uid_base": uid_base} if uid_base is not None else {}
+            engines[compile_timeout_s] = LocalZigEngine(root, limits=SandboxLimits(**limits), **identity)  # type: ignore[arg-type]
         return engines[compile_timeout_s]
 
     engine_for(None).preflight()

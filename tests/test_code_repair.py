@@ -8,7 +8,6 @@ local engine; the verdicts and the errors the model sees are the compiler's own.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +22,6 @@ from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.verdicts import ExecResult, Verdict
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
-
 
 # --- behaviour checks and feedback, without a compiler ------------------------------------------------
 
@@ -104,7 +100,6 @@ def checker(tmp_path: Path, zig_sandbox_root: Path) -> Iterator[EngineChecker]:
     asyncio.run(checker.close())
 
 
-@needs_root
 @pytest.mark.slow
 def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
     old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
@@ -163,7 +158,6 @@ def test_repair_loop_recovers_the_old_zig_models_code_with_real_compiler_errors(
     assert checker.stats.compiled == compiled_before and again.pairs == result.pairs
 
 
-@needs_root
 def test_zero_repair_rounds_checks_but_never_asks_again(
     old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
 ) -> None:
@@ -177,7 +171,6 @@ def test_zero_repair_rounds_checks_but_never_asks_again(
     assert check_mode(extract_zig_code(result.pairs[1]["response"]) or "") == "test"
 
 
-@needs_root
 def test_a_continuation_sees_the_section_and_starts_from_the_repaired_reply(
     old_zig_model: OpenAIServer, tmp_path: Path, checker: EngineChecker
 ) -> None:

@@ -5,7 +5,6 @@ cheating solution 0. The whole suite: ``python benchmarks/check_suite.py`` (minu
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 from pathlib import Path
@@ -16,7 +15,7 @@ from tests.cli_runs import evaluation_cli
 from zigtune.evaluation.selfcheck import cheating_solutions, leaks_expected_output
 from zigtune.evaluation.suite import load_suite, suite_jsonl
 
-#: Tasks of the seeded sample compiled here (each: its reference and its 4 cheats).
+#: Tasks of the seeded sample compiled here (each: its reference and its 5 cheats).
 SAMPLE = 4
 SEED = 16
 
@@ -40,7 +39,6 @@ def test_the_suite_covers_the_reference_chapters_with_complete_tasks(core) -> No
         assert not leaks_expected_output(task), task.id
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 def test_a_seeded_sample_self_checks_through_score(
     core, tmp_path: Path, data_dir: Path, zig_sandbox_root: Path
 ) -> None:
@@ -71,7 +69,10 @@ def test_a_seeded_sample_self_checks_through_score(
     assert reports["references"]["headline"]["pass_at_1"] == 1.0, reports["references"]["per_task"]
     assert reports["cheats"]["headline"]["pass_at_1"] == 0.0
     for task in reports["cheats"]["per_task"]:
-        assert task["passed"] == 0 and len(task["verdicts"]) == len(cheat_names[task["task_id"]]) == 4, task
+        names = cheat_names[task["task_id"]]
+        assert task["passed"] == 0 and len(task["verdicts"]) == len(names) == 5, task
+        # The forging cheat runs (the hidden tests call the stub's functions) and is judged a test failure.
+        assert dict(zip(names, task["verdicts"], strict=True))["forges_summary"] == "test_failure", task
         assert "ok" not in task["verdicts"], (
             task["task_id"],
             dict(zip(cheat_names[task["task_id"]], task["verdicts"], strict=True)),

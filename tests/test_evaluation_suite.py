@@ -49,8 +49,15 @@ def test_a_hand_written_suite_loads_with_every_field(hand_suite) -> None:
     assert (total.check.kind, total.check.stream, total.check.expected_output) == ("run", "stdout", "5050\n")
     assert total.files == {} and total.stub is None and total.solution_file == "main.zig"
     assert countdown.reference_solution is None and countdown.category_name == "programs"
-    # Written back, it reads the same.
+    assert not clamp.link_libc and clamp.data_files == {} and total.check.compare == "output"
+    # Written back, it reads the same; so do the optional fields a suite written elsewhere may need.
     assert parse_suite(suite_jsonl(hand_suite.tasks), "again").tasks == hand_suite.tasks
+    elsewhere = replace(
+        total, link_libc=True, data_files={"in.txt": "1\n"}, check=replace(total.check, compare="lines")
+    )
+    line = suite_jsonl([elsewhere])
+    assert '"link_libc": true' in line and '"compare": "lines"' in line and '"data_files"' in line
+    assert parse_suite(line, "again").tasks == [elsewhere]
 
 
 GOOD = {
@@ -91,6 +98,13 @@ def _with(**changes: object) -> str:
         (_with(id="u", solution_file="solution.c"), "line 2: field 'solution_file': must be a plain .zig file"),
         (_with(id="u", hidden_files={"solution.zig": ""}), "line 2: field 'hidden_files': must not hold the solution"),
         (_with(id="u", category=7), "line 2: field 'category': must be a string or null"),
+        (_with(id="u", link_libc="yes"), "line 2: field 'link_libc': must be true or false"),
+        (_with(id="u", data_files=["a"]), "line 2: field 'data_files': must be an object"),
+        (_with(id="u", data_files={"test.zig": ""}), "line 2: field 'data_files.test.zig': is also the solution"),
+        (
+            _with(id="u", check={"kind": "run", "expected_output": "", "stream": "stdout", "compare": "words"}),
+            "line 2: field 'check.compare': must be one of ['output', 'lines']",
+        ),
         (_with(), "line 2: field 'id': 't' repeats the task of line 1"),
     ],
 )
@@ -128,8 +142,18 @@ def test_the_solution_and_the_hidden_files_are_one_job(hand_suite) -> None:
     code, mode, options = check_job(clamp, "pub fn clamp() void {}\n")
     assert (mode, options.file_name, code) == ("test", "test_clamp.zig", clamp.hidden_files["test_clamp.zig"])
     assert dict(options.extra_files) == {"solution.zig": "pub fn clamp() void {}\n"}  # the stub is replaced
+    # The solution is compiled as a module of its own, apart from the check file, under the signed runner.
+    assert options.solution_files == ("solution.zig",) and not options.link_libc
+    args = options.compiler_args()
+    assert "-Mroot=/check/test_clamp.zig" in args and "-Msolution.zig=solution.zig" in args
+    assert args[args.index("--test-runner") + 1].startswith("/check/.zigtune-test-runner-")
     code, mode, options = check_job(total, "pub fn main() void {}\n")
     assert (mode, options.file_name, code, options.extra_files) == ("run", "main.zig", "pub fn main() void {}\n", ())
+    assert options.solution_files == () and options.compiler_args() == []
+    # Hidden files of a run task are not beside the program; data files are, and link_libc is passed on.
+    elsewhere = replace(total, hidden_files={"secret.txt": "x"}, data_files={"in.txt": "1\n"}, link_libc=True)
+    code, mode, options = check_job(elsewhere, "pub fn main() void {}\n")
+    assert dict(options.extra_files) == {"in.txt": "1\n"} and options.compiler_args() == ["-lc"]
 
 
 def test_a_test_task_passes_only_when_the_runner_reports_every_test_passed(hand_suite) -> None:
@@ -155,6 +179,10 @@ def test_a_run_task_compares_its_stream_with_trailing_whitespace_trimmed(hand_su
     assert not judge(total, "x", _result(stdout=" 5050\n")).passed  # leading whitespace counts
     assert judge(total, "x", _result(stdout="5051\n")).verdict is Verdict.WRONG_OUTPUT
     assert judge(countdown, "x", _result(stderr="3\n2\n1\nliftoff\n")).passed
+    assert not judge(countdown, "x", _result(stderr="3 \n2\n1\nliftoff\n")).passed  # inner trailing space counts
+    by_line = replace(countdown, check=replace(countdown.check, compare="lines"))
+    assert judge(by_line, "x", _result(stderr="3 \n2\t\n1\nliftoff  \n\n")).passed  # ... unless line by line
+    assert not judge(by_line, "x", _result(stderr=" 3\n2\n1\nliftoff\n")).passed  # leading space still counts
 
 
 # -- contamination ----------------------------------------------------------------------------------------------
@@ -263,8 +291,12 @@ def test_top_level_items_and_function_bodies_ignore_strings_and_comments() -> No
 def test_cheating_solutions_cover_each_way_to_skip_the_task(hand_suite) -> None:
     clamp, total, _ = hand_suite.tasks
     cheats = cheating_solutions(clamp)
-    assert set(cheats) == {"empty_test", "ignores_api", "stub", "exit_early"}
+    assert set(cheats) == {"empty_test", "ignores_api", "stub", "exit_early", "forges_summary"}
     assert "process.exit(0)" in cheats["exit_early"] and "_ = hi;" in cheats["exit_early"]
+    # The forging cheat prints the success line from inside clamp, which the hidden tests call.
+    forging = cheats["forges_summary"]
+    assert forging.startswith("pub fn clamp(x: i32, lo: i32, hi: i32) i32 {") and "pub fn main" not in forging
+    assert 'print("\\nAll 2 tests passed.\\n", .{});' in forging and "process.exit(0)" in forging
     assert "All 2 tests passed." in cheats["ignores_api"] and "clamp" not in cheats["ignores_api"]
     assert set(cheating_solutions(total)) == {"empty_test"}  # no stub, no block in the prompt to copy
     leaky = replace(total, prompt=total.prompt + "\n\nIt prints:\n```\n5050\n```")

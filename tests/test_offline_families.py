@@ -9,7 +9,6 @@ compiled once (~25 compiles). The checks that must reject something get a cheat 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -32,8 +31,6 @@ from zigtune.validation.checking import CheckStats
 from zigtune.validation.code_extraction import extract_zig_code
 from zigtune.validation.sandbox import LocalZigEngine
 from zigtune.validation.verdicts import Verdict, output_matches
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 
 TESTED = """const std = @import("std");
 const expect = std.testing.expect;
@@ -189,8 +186,6 @@ def run_with_checker(cache_dir: Path, sandbox: Path, work: Callable[[Checker], A
 @pytest.fixture(scope="module")
 def materialized(zig_sandbox_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``zig_docs``, ``doc_sections`` and ``qa_pairs`` materialized on ``DOCS`` with the real Zig engine."""
-    if os.geteuid() != 0:
-        pytest.skip("the local Zig sandbox needs root")
     from zigtune.assets import docs, qa_pairs
 
     root = tmp_path_factory.mktemp("offline")

@@ -30,7 +30,6 @@ SECTION = SectionInput(
     "language.defer-0123456789", "Language > Defer", "## Defer\n\n" + "Defer runs at scope exit. " * 20
 )
 LONG_SECTION = SectionInput("language.long-abcdef0123", "Language > Long", "## Long\n\n" + "Many words here. " * 400)
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox (checking the LLM's code) needs root")
 
 
 @pytest.fixture
@@ -222,7 +221,6 @@ def materialize(
     }
 
 
-@needs_root
 def test_materialize_twice_second_run_makes_no_calls_and_no_secret_is_stored(
     server: OpenAIServer,
     data_dir: Path,
@@ -322,7 +320,6 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
-@needs_root
 def test_killed_run_resumes_without_repeating_answered_calls(
     data_dir: Path, tmp_path: Path, zig_sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import SECRET_ENV
 from tests.sandbox_driver import check_programs
 from zigtune.validation.declarations import DeclarationLister
-from zigtune.validation.jail import JAIL_MARKER, jail_argv, setup_failure
+from zigtune.validation.jail import JAIL_MARKER, jail_argv, jail_outcome, setup_failure
 from zigtune.validation.sandbox import BuildOptions, LocalZigEngine, SandboxLimits, run_limited
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -34,8 +34,18 @@ STD = 'const std = @import("std");\n'
 UNPRIVILEGED_USER = "zigtune-sandbox-test"
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 #: The modules the unprivileged driver needs, and nothing else of the repository.
-ENGINE_FILES = ("__init__.py", "sandbox.py", "jail.py", "verdicts.py", "declarations.py", "decl_lister.zig")
+ENGINE_FILES = (
+    "__init__.py",
+    "sandbox.py",
+    "jail.py",
+    "verdicts.py",
+    "declarations.py",
+    "decl_lister.zig",
+    "test_runner.zig",
+)
 IDENTITIES = ["caller", "unprivileged"] if os.geteuid() == 0 else ["caller"]
+#: As root, the programs of this test session run as this uid, no other session's.
+SESSION_UID = 62000 + os.getpid() % 3000
 
 
 def _program(body: str) -> str:
@@ -91,6 +101,21 @@ def programs(secret: Path, victim: Path, cache: Path, port: int) -> dict[str, di
         "compile_error": {"code": _program("undefined_name = 1;"), "mode": "run"},
         "needs_main": {"code": 'const x = 5;\nstd.debug.print("{}\\n", .{x});\n', "mode": "build-obj"},
         "runtime_error": {"code": _program("return error.Boom;"), "mode": "run"},
+        # The jail's own words and exit status, printed by a program: still the program's failure.
+        "forged_setup_failure": {
+            "code": _program(
+                'std.io.getStdErr().writeAll("zigtune-sandbox: cannot mount a tmpfs on /jail\\n") catch {};\n'
+                "std.process.exit(125);"
+            ),
+            "mode": "run",
+        },
+        "forged_namespace_failure": {
+            "code": _program(
+                'std.io.getStdErr().writeAll("unshare: unshare failed: Operation not permitted\\n") catch {};\n'
+                "std.process.exit(1);"
+            ),
+            "mode": "run",
+        },
         "write_inside": {
             "code": _program(
                 'const f = try std.fs.cwd().createFile("scratch.txt", .{});\ntry f.writeAll("ok");\nf.close();'
@@ -376,8 +401,9 @@ def checks(
     engine = LocalZigEngine(zig_sandbox_root)
     batch = programs(secret, victim, engine.cache_dir, listener.getsockname()[1])
     if request.param == "caller":
-        answers = asyncio.run(check_programs(zig_sandbox_root, batch))
-        sandbox_uid = engine.uid_base if os.geteuid() == 0 else None
+        # A uid of this session's own: other runs on this machine (as root) use the engine's default uid.
+        sandbox_uid = SESSION_UID if os.geteuid() == 0 else None
+        answers = asyncio.run(check_programs(zig_sandbox_root, batch, sandbox_uid))
     else:
         answers = _run_unprivileged({"programs": batch}, engine.cache_dir)
         sandbox_uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
@@ -397,6 +423,8 @@ def checks(
         ("needs_main", Verdict.COMPILE_ERROR),
         ("declarations_only", Verdict.OK),
         ("runtime_error", Verdict.RUNTIME_ERROR),
+        ("forged_setup_failure", Verdict.RUNTIME_ERROR),
+        ("forged_namespace_failure", Verdict.RUNTIME_ERROR),
         ("write_inside", Verdict.OK),
         ("libc", Verdict.OK),
     ],
@@ -416,6 +444,8 @@ def test_output_and_compiler_words_are_kept(checks: dict) -> None:
     assert "error: Boom" in checks["runtime_error"].stderr and checks["runtime_error"].exit_code == 1
     assert checks["libc"].stdout == "hello libc\n"  # link_libc honoured: a static musl binary
     assert checks["hello"].compile_ms > 0 and checks["hello"].run_ms > 0
+    forged = checks["forged_setup_failure"]  # kept as the program wrote it, exit status included
+    assert forged.exit_code == 125 and forged.stderr == "zigtune-sandbox: cannot mount a tmpfs on /jail\n"
 
 
 @pytest.mark.parametrize(
@@ -614,6 +644,35 @@ def test_switched_off_user_namespaces_are_one_line_naming_the_setting(tmp_path: 
     message = finished.stdout.strip()
     assert "\n" not in message
     assert "user.max_user_namespaces" in message and "ZIGTUNE_ZIG_ENGINE=codapi" in message
+
+
+def test_the_jail_reports_its_own_failure_through_its_status_file(zig_sandbox_root: Path) -> None:
+    """A jail that cannot be built says why in its status file (a host file the program never sees): a
+    ``sandbox_error`` with that reason. A program that started is never one, whatever it prints."""
+    engine = LocalZigEngine(zig_sandbox_root)
+    engine.preflight()
+    workdir = engine.new_workdir()
+    version = ["/zig/zig", "version"]
+    try:  # no snippet directory to bind: the setup fails before anything runs
+        (workdir / "src").rmdir()
+        failed = asyncio.run(engine._jailed(engine.compile_jail(workdir), version, engine.compile_rlimits(), 60, 4096))
+        assert failed.exit_code == 125
+        assert failed.setup_problem is not None and failed.setup_problem.startswith(f"{JAIL_MARKER} cannot bind /work")
+        (workdir / "src").mkdir()
+        ran = asyncio.run(engine._jailed(engine.compile_jail(workdir), version, engine.compile_rlimits(), 60, 4096))
+        assert ran.exit_code == 0 and ran.setup_problem is None and ran.stdout == "0.14.0\n"
+        assert not [path.name for path in workdir.iterdir() if path.name.startswith("status-")]  # cleaned up
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    status = zig_sandbox_root / "status-for-test"
+    status.write_text("ready\n")
+    assert jail_outcome(status, f"{JAIL_MARKER} cannot mount a tmpfs\nunshare: failed\n") is None
+    status.write_text("cannot mount a /proc for the jail\n")
+    assert jail_outcome(status, "mount: /x/proc: permission denied.\n") == (
+        f"{JAIL_MARKER} cannot mount a /proc for the jail (mount: /x/proc: permission denied.)"
+    )
+    status.write_text("")  # never written: unshare failed before the setup ran
+    assert "ZIGTUNE_ZIG_ENGINE=codapi" in jail_outcome(status, "unshare: unshare failed: Operation not permitted\n")
 
 
 def test_the_jails_own_failures_are_one_line_apart_from_the_programs() -> None:

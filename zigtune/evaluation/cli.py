@@ -204,7 +204,12 @@ def score_report(
             "training_texts": len(training_texts) if training_texts is not None else 0,
             "seen": sorted(task_id for (_, task_id), span in (marks or {}).items() if span is not None),
         },
-        "headline": {"subset": headline, "tasks": top.get("tasks"), "pass_at_1": top.get("pass_at_1")},
+        "headline": {
+            "subset": headline,
+            "tasks": top.get("tasks"),
+            "pass_at_1": top.get("pass_at_1"),
+            "engine_errors": top.get("sandbox_errors", 0),  # checks that could not run: failures, in the rate
+        },
         "summary": summary.to_dicts(),
         "categories": category_summary(frame, ks).to_dicts(),
         "per_task": tasks.to_dicts(),
@@ -231,6 +236,11 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         ks = [key for key in row if key.startswith("pass_at_") and row[key] is not None]
         rates = "  ".join(f"{key.replace('pass_at_', 'pass@')} {shown(row[key])}" for key in ks)
         lines.append(f"{headline['subset']} tasks ({row['tasks']}): {rates}  compile rate {shown(row['compile_rate'])}")
+        if row.get("sandbox_errors"):
+            lines.append(
+                f"  {row['sandbox_errors']} of {row['samples']} checks could not run (engine errors): "
+                "counted as failures (run score again to judge them)"
+            )
     for row in report["summary"]:
         if row["subset"] == "seen":
             lines.append(f"seen tasks ({row['tasks']}, not in the headline): pass@1 {shown(row['pass_at_1'])}")

@@ -2,21 +2,27 @@
 
 - The solution comes from a reply the way the pipeline reads every reply (``extract_zig_code``); a reply with
   no fenced block at all is the solution file itself.
-- ``test`` check: ``zig test <check file>`` with the visible files, the solution (saved as ``solution_file``)
-  and the hidden files beside it. It passes only when the test runner's last line is ``All N tests passed.``
-  with N at least the hidden file's test count: a solution that skips tests (``error.SkipZigTest``) or exits
-  the process early (``std.process.exit(0)``) ends with exit code 0 too, and fails here.
-- ``run`` check: the solution is the root, run as a program; it passes when the chosen stream equals the
-  expected output once trailing whitespace is trimmed from both.
+- ``test`` check: ``zig test <check file>``, the check file and the hidden files in one directory, the solution
+  (saved as ``solution_file``), the visible files and the data files in another, each ``.zig`` one a module of
+  its own (``BuildOptions.solution_files``): the solution cannot ``@import`` or ``@embedFile`` a hidden file
+  (outside its module, a compile error), and every public declaration of it is analysed. The local engine runs
+  the tests under zigtune's signed test runner and says ``ok`` only when the summary signed with a nonce the
+  solution never sees reports every test passed; a solution that prints ``All N tests passed.`` and exits,
+  skips tests (``error.SkipZigTest``) or exits early (``std.process.exit(0)``) fails. The test runner's last
+  line must also be ``All N tests passed.`` with N at least the hidden file's test count (all Codapi can tell).
+- ``run`` check: the solution is the root, run as a program with the visible and data files in its working
+  directory (the hidden files are not there); it passes when the chosen stream equals the expected output once
+  trailing whitespace is trimmed from both (``compare: lines``: from each line too).
 
 So an empty ``test {}``, a program that only prints text, or code that ignores the stub's API fails: the
-hidden test file does not compile against it, or its tests fail. What is not defended: a solution written to
-forge the test runner's summary line and exit (see README, "What the headline number means").
-No dagster here.
+hidden test file does not compile against it, or its tests fail. What the judge cannot stop is native code
+that reads the test runner's memory, or (``link_libc`` only) replaces a libc function the runner calls
+(see README, "What the headline number means"). No dagster here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Callable
@@ -27,6 +33,7 @@ from zigtune.evaluation.suite import SuiteTask
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckJob, CheckStats, Engine, check_codes
 from zigtune.validation.code_extraction import FENCED_BLOCK, TEST_DECLARATION, extract_zig_code
+from zigtune.validation.declarations import DeclarationLister
 from zigtune.validation.sandbox import BuildOptions
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -55,13 +62,22 @@ def solution_from_completion(text: str | None) -> str | None:
 
 
 def check_job(task: SuiteTask, solution: str) -> CheckJob:
-    """What the engine runs: the root file, the mode, and every other file of the task beside it."""
-    files = {**task.files, task.solution_file: solution, **task.hidden_files}
-    root = task.check.file if task.check.kind == "test" else task.solution_file
-    assert root is not None
+    """What the engine runs: the root file, the mode, and the other files of the task.
+
+    ``test``: the check file is the root, beside the hidden files; the solution, the visible files and the data
+    files are the ``solution_files``, compiled apart. ``run``: the solution is the root, beside the visible and
+    data files only."""
+    seen = {**task.files, **task.data_files, task.solution_file: solution}
+    if task.check.kind == "test":
+        root = task.check.file
+        assert root is not None
+        files = {**seen, **task.hidden_files}
+        own = tuple(sorted(name for name in seen if name != root))
+    else:
+        root, files, own = task.solution_file, seen, ()
     others = tuple(sorted((name, content) for name, content in files.items() if name != root))
-    mode = "test" if task.check.kind == "test" else "run"
-    return files[root], mode, BuildOptions(file_name=root, extra_files=others)
+    options = BuildOptions(file_name=root, extra_files=others, solution_files=own, link_libc=task.link_libc)
+    return files[root], ("test" if task.check.kind == "test" else "run"), options
 
 
 def hidden_test_count(task: SuiteTask) -> int:
@@ -77,9 +93,16 @@ def _all_tests_passed(stderr: str, at_least: int) -> bool:
     return found is not None and int(found.group(1)) >= max(at_least, 1)
 
 
-def output_equal(expected: str, actual: str) -> bool:
-    """The run check's rule: equal once trailing whitespace is trimmed from both."""
+def output_equal(expected: str, actual: str, compare: str = "output") -> bool:
+    """The run check's rule: equal once trailing whitespace is trimmed from both; with ``compare="lines"``, once
+    it is trimmed from each line of both too."""
+    if compare == "lines":
+        expected, actual = (_lines_trimmed(text) for text in (expected, actual))
     return expected.rstrip() == actual.rstrip()
+
+
+def _lines_trimmed(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 def judge(task: SuiteTask, solution: str | None, result: ExecResult | None) -> Judgement:
@@ -97,7 +120,7 @@ def judge(task: SuiteTask, solution: str | None, result: ExecResult | None) -> J
             return Judgement(Verdict.TEST_FAILURE, True, False)
         return Judgement(Verdict.OK, True, True)
     stream = result.stdout if task.check.stream == "stdout" else result.stderr
-    if not output_equal(task.check.expected_output or "", stream):
+    if not output_equal(task.check.expected_output or "", stream, task.check.compare):
         return Judgement(Verdict.WRONG_OUTPUT, True, False)
     return Judgement(Verdict.OK, True, True)
 
@@ -110,14 +133,21 @@ async def run_checks(
     log: Callable[[str], object] | None = None,
     label: str = "judging",
 ) -> dict[CheckJob, ExecResult]:
-    """Every distinct job checked once (through the verdict cache), with a progress line about every 10%."""
+    """Every distinct job checked once (through the verdict cache), with a progress line about every 10%.
+
+    A task's files are always checked the plain way (one compile each: files beside the root never share a
+    batch), so they are asked for as plain checks: every one of the engine's slots is kept busy (the fast
+    strategy gives plain checks half of them). The jobs go in ten parts, all at once, for the progress lines:
+    the engine bounds how many run together, and none waits for a slower part to finish."""
     distinct = list(dict.fromkeys(jobs))
     progress = Progress(label, len(distinct), log, unit="checks")
     results: dict[CheckJob, ExecResult] = {}
-    # Ten rounds give the progress lines; each round is large enough to keep the engine's slots busy.
-    size = max(16, math.ceil(len(distinct) / 10))
-    for start in range(0, len(distinct), size):
-        chunk = distinct[start : start + size]
-        results |= await check_codes(engine, chunk, cache, stats)
+    size = max(1, math.ceil(len(distinct) / 10))
+    lister = DeclarationLister()  # one for all parts: it is built once, behind its lock
+
+    async def part(chunk: list[CheckJob]) -> None:
+        results.update(await check_codes(engine, chunk, cache, stats, lister, strategy="plain"))
         progress.advance(len(chunk))
+
+    await asyncio.gather(*(part(distinct[start : start + size]) for start in range(0, len(distinct), size)))
     return results

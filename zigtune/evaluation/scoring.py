@@ -10,11 +10,13 @@ whatever the caller names it). Its solution is judged by ``judging``. Rates, per
   of which c pass, averaged over tasks, reported when every task has at least k samples;
 - ``no_code_rate``, ``truncated_rate`` (replies cut by the token limit).
 
-Samples whose check failed in the engine (``sandbox_error``: the engine's fault, not the model's) are kept and
-counted, and left out of every rate. The headline is pass@1 on ``unseen`` tasks (``all`` when contamination
-was not checked); ``paired_difference`` gives fine-tuned − base on those tasks with a bootstrap interval that
-resamples independent sources (``source_unit``): tasks made from one part of one source (one docs section) are
-resampled together, so an interval is never narrower than the number of independent sources allows.
+Samples whose check could not run (``sandbox_error``: the engine said so through a channel the code under check
+cannot write) stay in every rate as failures of the run, and each summary row counts them (``sandbox_errors``):
+leaving them out would let the denominator shrink with the engine's trouble, or with a cheat's.
+The headline is pass@1 on ``unseen`` tasks (``all`` when contamination was not checked); ``paired_difference``
+gives fine-tuned − base on those tasks with a bootstrap interval that resamples independent sources
+(``source_unit``): tasks made from one part of one source (one docs section) are resampled together, so an
+interval is never narrower than the number of independent sources allows.
 """
 
 from __future__ import annotations
@@ -185,8 +187,13 @@ def _decoding_columns(decoding: Decoding | None) -> dict[str, Any]:
 
 
 def judged(results: pl.DataFrame) -> pl.DataFrame:
-    """The samples that count: all but the engine's own failures."""
-    return results.filter(pl.col("verdict") != Verdict.SANDBOX_ERROR.value)
+    """The samples that count: every one. A check that could not run (``sandbox_error``) is a failed sample."""
+    return results
+
+
+def engine_errors(results: pl.DataFrame) -> int:
+    """How many samples' checks could not run (``sandbox_error``): counted as failures, and reported."""
+    return results.filter(pl.col("verdict") == Verdict.SANDBOX_ERROR.value).height if results.height else 0
 
 
 def contamination_checked(results: pl.DataFrame) -> bool:
@@ -248,10 +255,10 @@ def summarize(results: pl.DataFrame, ks: tuple[int, ...] | None = None) -> pl.Da
     scored = judged(results)
     rows = []
     for (suite, role), group in scored.group_by("suite", "role", maintain_order=True):
-        errors = results.filter((pl.col("suite") == suite) & (pl.col("role") == role)).height - group.height
         for subset in subsets:
             part = subset_of(group, subset)
-            rows.append({"suite": suite, "role": role, "subset": subset, **rates(part, ks), "sandbox_errors": errors})
+            row = {"suite": suite, "role": role, "subset": subset, **rates(part, ks)}
+            rows.append(row | {"sandbox_errors": engine_errors(part)})
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 

@@ -6,7 +6,11 @@ The cheats are what a model might hand in without doing the task:
 - ``stub``: the visible stub as given;
 - ``exit_early``: the stub with every function body replaced by ``std.process.exit(0)`` (the test binary exits 0
   before its tests fail);
-- ``ignores_api`` (``test`` tasks): a program that ignores the stub and prints the test runner's success line;
+- ``ignores_api`` (``test`` tasks): a program that ignores the stub and prints the test runner's success line from
+  ``main`` (which ``zig test`` never calls: it fails to compile against the hidden tests, or fails them);
+- ``forges_summary`` (``test`` tasks): the stub with every function body replaced by code that prints the test
+  runner's success line, ``All N tests passed.``, and exits 0 — this one runs, inside the first test that calls
+  the stub, so it fails only because the judge trusts the runner's signed summary, not that line;
 - ``prints_prompt`` (``run`` tasks whose prompt has a fenced block): a program that prints that block, as a
   model copying the output a prompt quotes would.
 
@@ -24,6 +28,12 @@ from zigtune.evaluation.zig_source import replace_function_bodies
 from zigtune.validation.code_extraction import FENCED_BLOCK
 
 EXIT_EARLY_BODY = '@import("std").process.exit(0);'
+
+
+def forged_summary_body(tests: int) -> str:
+    """Statements that print the default test runner's success line for ``tests`` tests and exit 0."""
+    line = f"\\nAll {max(tests, 1)} tests passed.\\n"
+    return f'@import("std").debug.print("{line}", .{{}});\n@import("std").process.exit(0);'
 
 
 def zig_string_literal(text: str) -> str:
@@ -67,6 +77,10 @@ def cheating_solutions(task: SuiteTask) -> dict[str, str]:
         exiting = replace_function_bodies(task.stub, lambda _: EXIT_EARLY_BODY)
         if exiting != task.stub:
             cheats["exit_early"] = exiting
+        if task.check.kind == "test":
+            forging = replace_function_bodies(task.stub, lambda _: forged_summary_body(hidden_test_count(task)))
+            if forging != task.stub:
+                cheats["forges_summary"] = forging
     if task.check.kind == "test":
         cheats["ignores_api"] = _printing(f"All {max(hidden_test_count(task), 1)} tests passed.\n", "stderr")
     else:

@@ -7,10 +7,14 @@ The format (``README.md``, "Task suites", says the same):
 - ``files`` (object, file name → content): visible files, such as a stub of the solution;
 - ``hidden_files`` (object, file name → content): files the model never sees, such as the tests;
 - ``check``: ``{"kind": "test", "file": F}`` runs ``zig test F`` (``F`` imports the solution by name), or
-  ``{"kind": "run", "expected_output": TEXT, "stream": "stdout"|"stderr"}`` runs the solution as a program
-  and compares that stream with ``TEXT`` once trailing whitespace is trimmed from both;
+  ``{"kind": "run", "expected_output": TEXT, "stream": "stdout"|"stderr", "compare": "output"|"lines"}`` runs
+  the solution as a program and compares that stream with ``TEXT``: ``output`` (the default) once trailing
+  whitespace is trimmed from the whole of both, ``lines`` once it is trimmed from each line of both too;
 - ``solution_file`` (string): the name the model's code is saved under;
-- optional: ``category``, ``source``, ``license``, ``reference_solution`` (strings or null).
+- optional: ``category``, ``source``, ``license``, ``reference_solution`` (strings or null); ``link_libc``
+  (boolean: the solution and tests are linked with libc, musl here, so ``@cImport`` of ``unistd.h`` or
+  ``math.h`` works); ``data_files`` (object, file name → content): files the program finds in its working
+  directory when it runs, such as an input it reads (``std.fs.cwd().openFile("input.txt", .{})``).
 
 File names are plain names (no ``/``, not starting with ``.``); the solution and the check's file end in
 ``.zig``. A malformed line is a :class:`SuiteError` of one line naming the line and the field. No dagster here.
@@ -26,10 +30,15 @@ from typing import Any, Literal
 
 CheckKind = Literal["test", "run"]
 Stream = Literal["stdout", "stderr"]
+Comparison = Literal["output", "lines"]
 CHECK_KINDS = ("test", "run")
 STREAMS = ("stdout", "stderr")
+#: How a run check compares output: the whole of it with trailing whitespace trimmed, or also line by line.
+COMPARISONS = ("output", "lines")
 REQUIRED = ("id", "prompt", "files", "hidden_files", "check", "solution_file")
 OPTIONAL = ("category", "source", "license", "reference_solution")
+#: Optional fields that are not strings.
+OPTIONAL_OTHER = ("link_libc", "data_files")
 #: What a task without a category is counted under.
 UNCATEGORISED = "uncategorised"
 #: The suite written for this project, shipped as package data.
@@ -48,6 +57,7 @@ class Check:
     file: str | None = None
     expected_output: str | None = None
     stream: Stream = "stdout"
+    compare: Comparison = "output"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class SuiteTask:
     source: str | None = None
     license: str | None = None
     reference_solution: str | None = None
+    link_libc: bool = False
+    data_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def category_name(self) -> str:
@@ -78,6 +90,8 @@ class SuiteTask:
             check["file"] = self.check.file
         else:
             check |= {"expected_output": self.check.expected_output, "stream": self.check.stream}
+            if self.check.compare != "output":
+                check["compare"] = self.check.compare
         row: dict[str, Any] = {
             "id": self.id,
             "prompt": self.prompt,
@@ -86,7 +100,12 @@ class SuiteTask:
             "check": check,
             "solution_file": self.solution_file,
         }
-        return row | {name: getattr(self, name) for name in OPTIONAL if getattr(self, name) is not None}
+        row |= {name: getattr(self, name) for name in OPTIONAL if getattr(self, name) is not None}
+        if self.link_libc:
+            row["link_libc"] = True
+        if self.data_files:
+            row["data_files"] = self.data_files
+        return row
 
 
 @dataclass
@@ -151,12 +170,15 @@ def _check(row: dict[str, Any], hidden: dict[str, str], files: dict[str, str], s
             raise _LineError("check.file", f"{test_file!r} is in neither hidden_files nor files")
         check = Check("test", file=test_file)
     elif kind == "run":
-        unknown = sorted(set(value) - {"kind", "expected_output", "stream"})
+        unknown = sorted(set(value) - {"kind", "expected_output", "stream", "compare"})
         if not isinstance(value.get("expected_output"), str):
             raise _LineError("check.expected_output", "must be a string")
         if value.get("stream") not in STREAMS:
             raise _LineError("check.stream", f"must be one of {list(STREAMS)}")
-        check = Check("run", expected_output=value["expected_output"], stream=value["stream"])
+        compare = value.get("compare", "output")
+        if compare not in COMPARISONS:
+            raise _LineError("check.compare", f"must be one of {list(COMPARISONS)}, got {compare!r}")
+        check = Check("run", expected_output=value["expected_output"], stream=value["stream"], compare=compare)
     else:
         raise _LineError("check.kind", f"must be one of {list(CHECK_KINDS)}, got {kind!r}")
     if unknown:
@@ -168,9 +190,9 @@ def task_from_json(row: object) -> SuiteTask:
     """One task from one parsed line; :class:`_LineError` names the field at fault."""
     if not isinstance(row, dict):
         raise _LineError("(line)", "must be a JSON object")
-    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL))
+    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL) - set(OPTIONAL_OTHER))
     if unknown:
-        raise _LineError(unknown[0], f"unknown field (known: {', '.join(REQUIRED + OPTIONAL)})")
+        raise _LineError(unknown[0], f"unknown field (known: {', '.join(REQUIRED + OPTIONAL + OPTIONAL_OTHER)})")
     for name in REQUIRED:
         if name not in row:
             raise _LineError(name, "missing")
@@ -183,6 +205,12 @@ def task_from_json(row: object) -> SuiteTask:
         raise _LineError("hidden_files", f"must not hold the solution file {solution!r}")
     if both := sorted(set(files) & set(hidden)):
         raise _LineError("hidden_files", f"{both[0]!r} is also in files")
+    link_libc = row.get("link_libc", False)
+    if not isinstance(link_libc, bool):
+        raise _LineError("link_libc", "must be true or false")
+    data = _files(row, "data_files") if "data_files" in row else {}
+    if clash := sorted(set(data) & (set(files) | set(hidden) | {solution})):
+        raise _LineError(f"data_files.{clash[0]}", "is also the solution, a visible or a hidden file")
     return SuiteTask(
         id=str(task_id),
         prompt=str(prompt),
@@ -191,6 +219,8 @@ def task_from_json(row: object) -> SuiteTask:
         check=_check(row, hidden, files, str(solution)),
         solution_file=str(solution),
         **{name: _string(row, name, optional=True) for name in OPTIONAL},  # type: ignore[arg-type]
+        link_libc=link_libc,
+        data_files=data,
     )
 
 

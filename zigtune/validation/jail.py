@@ -20,6 +20,12 @@ How a jail is made (all in a shell script run by ``unshare --user --map-root-use
    Every step is an ``exec`` of the same process, so PID 1 of the namespace *is* the jailed program:
    no process with the host's root lingers in the jail's ``/proc``.
 
+How the jail reports on itself: through :attr:`Jail.status_file`, a host file outside the jail's root that
+the setup script opens, writes and closes before its final ``exec`` — ``ready`` when the jail is built, the
+reason when it is not. The jailed program cannot reach that file (it is in no mount of the jail, and no
+descriptor to it stays open), so nothing it prints or any exit status it chooses can pass for the engine's
+own failure: :func:`jail_outcome` reads the file, never the program's output.
+
 When the engine runs as root, :attr:`Jail.run_as` names an unprivileged uid to switch to first,
 because the kernel never applies ``RLIMIT_NPROC`` to uid 0. For anyone else the process limit holds
 per jail: the kernel counts processes per (user namespace, uid), and each jail has its own.
@@ -36,8 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Printed (with the reason) by the jail's setup when it cannot build the jail; exit status ``SETUP_FAILED``.
+#: Only for people reading stderr: the engine decides from the status file (``jail_outcome``).
 JAIL_MARKER = "zigtune-sandbox:"
 SETUP_FAILED = 125
+#: What the setup writes to the status file just before it hands the process to the jailed program.
+READY = "ready"
 
 #: Who the jailed process is inside its namespace (any uid but 0: uid 0 would keep its capabilities).
 JAIL_UID = 1000
@@ -82,6 +91,7 @@ class Jail:
     copies: tuple[tuple[Path, str], ...] = ()  # (host file, path inside): copied in before the jail closes
     env: Mapping[str, str] = field(default_factory=dict)  # the jailed program's whole environment
     run_as: int | None = None  # root only: the unprivileged uid to become before anything else
+    status_file: Path | None = None  # host file outside the jail: READY before the exec, or why the setup failed
 
 
 def tool_paths() -> dict[str, str]:
@@ -99,8 +109,10 @@ def _quote(value: str | Path) -> str:
 
 def _setup_script(jail: Jail, command: Sequence[str], rlimits: Sequence[str], tools: Mapping[str, str]) -> str:
     root = _quote(jail.mountpoint)
+    status = _quote(jail.status_file) if jail.status_file is not None else "/dev/null"
     lines = [
-        f'fail() {{ echo "{JAIL_MARKER} $*" >&2; exit {SETUP_FAILED}; }}',
+        f"S={status}",
+        f'fail() {{ echo "{JAIL_MARKER} $*" >&2; echo "$*" > "$S"; exit {SETUP_FAILED}; }}',
         f"R={root}",
         'mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev zigtune-jail "$R" || fail "cannot mount a tmpfs on $R"',
         'mkdir -p "$R/dev" "$R/proc" || fail "cannot populate the jail root"',
@@ -151,6 +163,8 @@ def _setup_script(jail: Jail, command: Sequence[str], rlimits: Sequence[str], to
         "--",
         *command,
     ]
+    # The redirection opens, writes and closes the file: no descriptor to it reaches the jailed program.
+    lines.append(f'echo {READY} > "$S" || fail "cannot write the status file"')
     lines.append("exec " + " ".join(_quote(part) for part in final))
     return "\n".join(lines) + "\n"
 
@@ -174,8 +188,33 @@ def jail_argv(
     return argv
 
 
+def jail_outcome(status_file: Path, stderr: str) -> str | None:
+    """The jail's own failure as one line, read from its status file; ``None`` when the jailed program started.
+
+    ``stderr`` is consulted only when the program never started (then all of it is the setup's or
+    ``unshare``'s own): whatever a started program prints, or however it exits, it is the program's.
+    """
+    try:
+        said = status_file.read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        said = ""
+    if said == READY:
+        return None
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if said:
+        detail = next((line for line in lines if not line.startswith(JAIL_MARKER)), "")
+        return f"{JAIL_MARKER} {said}" + (f" ({detail[:200]})" if detail else "")
+    if lines and lines[0].startswith("unshare: "):
+        return namespaces_unavailable(lines[0])
+    return f"{JAIL_MARKER} the jail's setup did not finish" + (f" ({lines[0][:200]})" if lines else "")
+
+
 def setup_failure(exit_code: int, stderr: str) -> str | None:
-    """The jail's own failure (not the jailed program's), as one line; ``None`` when the jail was built."""
+    """The jail's own failure read from the text it printed, for a process whose status file is not at hand.
+
+    A jailed program can print these words itself: the engine decides with :func:`jail_outcome`; this is
+    only for output that the code under check does not write (the compiler's, a version probe's).
+    """
     if exit_code == SETUP_FAILED:
         # The tool that failed (mount, cp) may have said why first; the marker line says what.
         marked = [line for line in stderr.splitlines() if line.startswith(JAIL_MARKER)]

@@ -10,7 +10,8 @@ and network namespaces from util-linux's ``unshare``; an ordinary user can build
    CPU time, file size, and a wall-clock timeout that kills the jail. No address-space limit: the
    compiler reserves far more virtual memory than it uses.
 2. **Run** — the built program or test binary in a fresh jail that holds only a size-limited tmpfs
-   working directory with copies of the binary and its source (for stack traces) and an empty
+   working directory with copies of the binary and its sources (for stack traces; with
+   ``BuildOptions.solution_files``, only those: never the check's hidden files) and an empty
    ``/tmp``: no compiler cache, no Zig installation, no host file. Limits on CPU time, address space,
    processes, file size, open files and output bytes; a wall-clock timeout kills the whole PID
    namespace. Whatever the program writes disappears with the jail.
@@ -19,6 +20,8 @@ Without root the program runs as the calling user, confined by the namespaces; t
 holds per jail because the kernel counts processes per user namespace. As root, the run phase first
 switches to an unprivileged uid (``uid_base``), since the kernel never limits root's processes.
 Where user namespaces are switched off, :meth:`LocalZigEngine.preflight` says which setting to change.
+A check that could not run (``sandbox_error``) is known from the jail's status file
+(:func:`~zigtune.validation.jail.jail_outcome`), never from what the program printed or its exit status.
 
 The fast strategy (:mod:`zigtune.validation.batch`) uses the same two jails through :meth:`LocalZigEngine.compile_in`
 (one compile of many snippets in a per-check directory) and :meth:`LocalZigEngine.run_binary` (one run of the
@@ -32,11 +35,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hashlib
 import os
 import platform
+import re
+import secrets
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -51,6 +59,7 @@ from zigtune.validation.jail import (
     Jail,
     JailError,
     jail_argv,
+    jail_outcome,
     setup_failure,
     tool_paths,
 )
@@ -73,9 +82,24 @@ DEFAULT_TARGET = "native-native-musl"
 #: Kept for callers that look for the sandbox's own failures in stderr.
 SANDBOX_MARKER = JAIL_MARKER
 
-#: Where things are inside the jails.
-ZIG_MOUNT, WORK_MOUNT, CACHE_MOUNT = "/zig", "/work", "/cache"
+#: Where things are inside the jails. ``/check``: the root and the files beside it, when the code under test is
+#: compiled apart from them (``BuildOptions.solution_files``).
+ZIG_MOUNT, WORK_MOUNT, CACHE_MOUNT, CHECK_MOUNT = "/zig", "/work", "/cache", "/check"
 BINARY = "main"
+
+#: zigtune's test runner: the default one, plus a summary signed with a nonce read from stdin before any test.
+TEST_RUNNER_SOURCE = Path(__file__).with_name("test_runner.zig")
+#: Its name in ``/check``: the digest of its source, so a changed runner changes the verdict cache's key.
+TEST_RUNNER_NAME = f".zigtune-test-runner-{hashlib.sha256(TEST_RUNNER_SOURCE.read_bytes()).hexdigest()[:12]}.zig"
+#: The runner's signed summary line.
+SIGNED_SUMMARY = re.compile(
+    r"^zigtune-test-summary (?P<nonce>[0-9a-f]+) passed=(?P<passed>\d+) skipped=(?P<skipped>\d+) "
+    r"failed=(?P<failed>\d+) leaked=(?P<leaked>\d+) logged=(?P<logged>\d+) tests=(?P<tests>\d+)\n?",
+    re.MULTILINE,
+)
+#: Appended to the root in the solution-module layout: every public declaration of each solution module analysed
+#: (Zig analyses lazily: an unused ``pub const x = @embedFile(...)`` would otherwise never be looked at).
+MODULE_REFERENCES = "\n// zigtune: every public declaration of the code under test analysed\ncomptime {{\n{lines}}}\n"
 
 
 class SandboxError(RuntimeError):
@@ -112,12 +136,25 @@ class BuildOptions:
     file_name: str = "main.zig"  # the root file's name: type names and @src() depend on it
     extra_files: tuple[tuple[str, str], ...] = ()
     """Files written beside the root file before compiling, as (name, content): what the root imports by name
-    (an evaluation task's solution file and hidden tests). Plain file names only."""
+    (an evaluation task's hidden tests, and its solution). Plain file names only. A program (``run``) finds them
+    all in its working directory too (data files); a test binary, only its ``solution_files``."""
+    solution_files: tuple[str, ...] = ()
+    """``test`` mode only: the names, among ``extra_files``, of the code under test and the files it may see. They
+    go in a directory of their own (the working directory), apart from the root and the other files, and each
+    ``.zig`` one is a module of its own that the root imports by its name: ``@import``/``@embedFile`` in them
+    cannot reach the root's directory (a compile error in Zig 0.14), and their public declarations are all
+    analysed. The test binary then runs under zigtune's signed test runner (``test_runner.zig``), and only its
+    signed summary makes a pass: see :meth:`LocalZigEngine.execute`. Codapi has no such layout: it gets every
+    file side by side."""
 
     def __post_init__(self) -> None:
         for name, _ in self.extra_files:
             if not _plain_file_name(name) or name == self.source_name:
                 raise ValueError(f"extra file name {name!r}: a plain file name other than the root's is needed")
+        beside = {name for name, _ in self.extra_files}
+        for name in self.solution_files:
+            if name not in beside:
+                raise ValueError(f"solution file {name!r}: it must be one of the extra files")
 
     @classmethod
     def from_annotation(cls, options: str) -> BuildOptions:
@@ -151,7 +188,25 @@ class BuildOptions:
             args += ["-O", self.optimize]
         if self.link_libc:
             args.append("-lc")
-        return args + list(self.extra_args)
+        return args + list(self.extra_args) + self.module_args()
+
+    @property
+    def solution_modules(self) -> list[str]:
+        """The ``solution_files`` that are Zig modules (the others are data beside them)."""
+        return [name for name in self.solution_files if name.endswith(".zig")]
+
+    def module_args(self) -> list[str]:
+        """With ``solution_files``: the signed test runner, the root (in ``/check``) with a dependency on each
+        solution module, and each solution module (in ``/work``) with a dependency on the others."""
+        if not self.solution_files:
+            return []
+        modules = self.solution_modules
+        args = ["--test-runner", f"{CHECK_MOUNT}/{TEST_RUNNER_NAME}"]
+        args += [part for name in modules for part in ("--dep", name)] + [f"-Mroot={CHECK_MOUNT}/{self.source_name}"]
+        for module in modules:
+            args += [part for other in modules if other != module for part in ("--dep", other)]
+            args.append(f"-M{module}={module}")
+        return args
 
     @property
     def runs_here(self) -> bool:
@@ -188,6 +243,7 @@ class Finished:
     timed_out: bool = False
     truncated: bool = False
     seconds: float = 0.0  # wall time of the process
+    setup_problem: str | None = None  # the jail's own failure, from its status file (never from the output)
 
 
 def _kill_group(pid: int) -> None:
@@ -203,14 +259,17 @@ async def run_limited(
     timeout_s: float,
     output_bytes: int,
     kill_on_overflow: bool = True,
+    stdin: bytes | None = None,
 ) -> Finished:
-    """Run ``argv`` in its own process group; kill the group on timeout (or on too much output)."""
+    """Run ``argv`` in its own process group; kill the group on timeout (or on too much output).
+
+    ``stdin``: bytes the process reads on its standard input, then end of file (none: ``/dev/null``)."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
@@ -231,11 +290,19 @@ async def run_limited(
                 continue
             buffer += chunk
 
+    async def feed() -> None:
+        if stdin is None or process.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.write(stdin)
+            await process.stdin.drain()
+        process.stdin.close()
+
     timed_out = False
     try:
         assert process.stdout is not None and process.stderr is not None
         await asyncio.wait_for(
-            asyncio.gather(pump(process.stdout, buffers[0]), pump(process.stderr, buffers[1]), process.wait()),
+            asyncio.gather(feed(), pump(process.stdout, buffers[0]), pump(process.stderr, buffers[1]), process.wait()),
             timeout_s,
         )
     except TimeoutError:
@@ -255,14 +322,59 @@ async def run_limited(
 
 
 def judge_run(mode: str, ran: Finished, limits: SandboxLimits) -> tuple[Verdict, str, str, int | None]:
-    """The verdict, stdout, stderr and exit code of a program or test binary that ran in the run jail."""
-    if problem := setup_failure(ran.exit_code, ran.stderr):
-        return Verdict.SANDBOX_ERROR, ran.stdout, problem, ran.exit_code
+    """The verdict, stdout, stderr and exit code of a program or test binary that ran in the run jail.
+
+    Only the jail's status file (``ran.setup_problem``) makes a ``sandbox_error``: a program that prints the
+    jail's marker and exits with its status is judged like any other failing program."""
+    if ran.setup_problem is not None:
+        return Verdict.SANDBOX_ERROR, ran.stdout, ran.setup_problem, ran.exit_code
     if ran.timed_out:
         return Verdict.TIMEOUT, ran.stdout, ran.stderr + f"\n[killed after {limits.run_timeout_s:g} s]", None
     if ran.truncated:
         return Verdict.OUTPUT_TRUNCATED, ran.stdout, ran.stderr, None
     return classify_run(mode, ran.exit_code, ran.stderr), ran.stdout, ran.stderr, ran.exit_code
+
+
+def judge_signed_run(ran: Finished, nonce: str, limits: SandboxLimits) -> tuple[Verdict, str, str, int | None]:
+    """:func:`judge_run` for a test binary under the signed runner: ``ok`` only when the summary line signed with
+    ``nonce`` says every test passed, none skipped, nothing leaked or logged. The line is taken out of stderr;
+    any other line that looks like it (the code under test cannot know the nonce) stays, as the program's."""
+    verdict, stdout, stderr, exit_code = judge_run("test", ran, limits)
+    signed = [found for found in SIGNED_SUMMARY.finditer(stderr) if found["nonce"] == nonce]
+    if signed:
+        stderr = stderr[: signed[-1].start()] + stderr[signed[-1].end() :]
+    if verdict is not Verdict.OK:
+        return verdict, stdout, stderr, exit_code
+    summary = signed[-1] if len(signed) == 1 else None
+    keys = ("passed", "skipped", "failed", "leaked", "logged", "tests")
+    counts = {key: int(summary[key]) for key in keys} if summary else {}
+    if not counts or counts["tests"] < 1 or counts["passed"] != counts["tests"] or counts["leaked"] or counts["logged"]:
+        why = "its tests did not all run to the end" if not counts else f"not every test passed ({summary[0].strip()})"
+        return Verdict.TEST_FAILURE, stdout, stderr + f"\n[zigtune's test runner: {why}]", exit_code
+    return Verdict.OK, stdout, stderr, exit_code
+
+
+#: ELF section types and names whose code runs before ``main`` (or after it, at exit).
+_EARLY_SECTION_TYPES = {14: ".init_array", 15: ".fini_array", 16: ".preinit_array"}
+_EARLY_SECTION_NAMES = {b".init", b".fini", b".ctors", b".dtors"}
+
+
+def code_before_main(binary: Path) -> str | None:
+    """The sections of a 64-bit little-endian ELF ``binary`` whose code runs outside ``main`` (``.init_array``,
+    ``.ctors``, ...), comma-separated; ``None`` when there are none. Zig's test binaries have none of their own."""
+    data = binary.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return "not a 64-bit little-endian ELF file"
+    section_offset = struct.unpack_from("<Q", data, 0x28)[0]
+    entry_size, count, names_index = struct.unpack_from("<HHH", data, 0x3A)
+    headers = [struct.unpack_from("<IIQQQQ", data, section_offset + i * entry_size) for i in range(count)]
+    names_at = headers[names_index][4] if names_index < count else 0
+    found = []
+    for name_offset, kind, _flags, _address, _offset, size in headers:
+        name = data[names_at + name_offset : data.index(b"\0", names_at + name_offset)] if names_at else b""
+        if size and (kind in _EARLY_SECTION_TYPES or name in _EARLY_SECTION_NAMES):
+            found.append(name.decode("ascii", "replace") or _EARLY_SECTION_TYPES.get(kind, "?"))
+    return ", ".join(found) or None
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -343,7 +455,9 @@ class LocalZigEngine:
     # --- the two jails -------------------------------------------------------------------------
 
     def compile_jail(self, workdir: Path) -> Jail:
-        """The compiler's jail: the Zig installation read-only, the snippet's directory and the cache."""
+        """The compiler's jail: the Zig installation read-only, the snippet's directory and the cache (and the
+        root's own directory, ``/check``, read-only, when the code under test is compiled apart from it)."""
+        check = (Bind(workdir / "check", CHECK_MOUNT),) if (workdir / "check").is_dir() else ()
         return Jail(
             mountpoint=workdir / "jail",
             workdir=WORK_MOUNT,
@@ -351,6 +465,7 @@ class LocalZigEngine:
                 Bind(self._zig.parent, ZIG_MOUNT),
                 Bind(workdir / "src", WORK_MOUNT, writable=True),
                 Bind(self.cache_dir, CACHE_MOUNT, writable=True),
+                *check,
             ),
             scratch=(("/tmp", 16 * MIB),),
             env={"ZIG_GLOBAL_CACHE_DIR": CACHE_MOUNT, "ZIG_LOCAL_CACHE_DIR": CACHE_MOUNT, "HOME": WORK_MOUNT},
@@ -389,6 +504,10 @@ class LocalZigEngine:
         zig = f"{ZIG_MOUNT}/zig"
         target = [] if options.target else ["-target", DEFAULT_TARGET]
         args = [*target, *options.compiler_args()]
+        if options.solution_files:  # the root and its modules are named in ``args`` (``-Mroot=...``)
+            if mode != "test":
+                raise ValueError(f"solution_files are for test mode only, not {mode!r}")
+            return [zig, "test", "--test-no-exec", f"-femit-bin={BINARY}", *args]
         if mode == "ast-check":
             return [zig, "ast-check", source_name]
         if mode == "test":
@@ -407,15 +526,28 @@ class LocalZigEngine:
         timeout_s: float,
         output_bytes: int,
         kill_on_overflow: bool = True,
+        stdin: bytes | None = None,
     ) -> Finished:
-        return await run_limited(
-            jail_argv(jail, command, rlimits, self.tools),
-            cwd=self.root,
-            env={"PATH": SETUP_PATH},
-            timeout_s=timeout_s,
-            output_bytes=output_bytes,
-            kill_on_overflow=kill_on_overflow,
-        )
+        """``command`` in ``jail``; ``setup_problem`` says (from the jail's status file) when the jail failed."""
+        handle, name = tempfile.mkstemp(prefix="status-", dir=jail.mountpoint.parent)
+        os.close(handle)
+        status = Path(name)
+        if jail.run_as is not None:
+            os.chown(status, jail.run_as, jail.run_as)
+        try:
+            finished = await run_limited(
+                jail_argv(dataclasses.replace(jail, status_file=status), command, rlimits, self.tools),
+                cwd=self.root,
+                env={"PATH": SETUP_PATH},
+                timeout_s=timeout_s,
+                output_bytes=output_bytes,
+                kill_on_overflow=kill_on_overflow,
+                stdin=stdin,
+            )
+            finished.setup_problem = jail_outcome(status, finished.stderr)
+            return finished
+        finally:
+            status.unlink(missing_ok=True)
 
     # --- engine interface ------------------------------------------------------------------------
 
@@ -478,7 +610,9 @@ class LocalZigEngine:
             self._gate = (loop, asyncio.Semaphore(self.concurrency))
         return self._gate[1]
 
-    async def _run_jailed(self, workdir: Path, sources: tuple[str, ...], args: list[str]) -> Finished:
+    async def _run_jailed(
+        self, workdir: Path, sources: tuple[str, ...], args: list[str], stdin: bytes | None = None
+    ) -> Finished:
         """``./main ARGS`` (``workdir/src/main``) in a fresh run jail with copies of ``sources``."""
         if self.as_root:
             names = [BINARY, *sources]
@@ -490,6 +624,7 @@ class LocalZigEngine:
             self.run_rlimits(),
             self.limits.run_timeout_s,
             self.limits.output_bytes,
+            stdin=stdin,
         )
 
     # --- for zigtune.validation.batch: one compile of many snippets, then one run per snippet ---
@@ -530,13 +665,43 @@ class LocalZigEngine:
             shutil.rmtree(workdir, ignore_errors=True)
 
     async def execute(self, code: str, mode: str, options: BuildOptions | None = None) -> ExecResult:
-        """Check ``code`` the way ``mode`` says; never raises for anything the code does."""
+        """Check ``code`` the way ``mode`` says; never raises for anything the code does.
+
+        With ``options.solution_files`` (test mode): the root and the other extra files in ``/check``, the solution
+        files in ``/work``, compiled as modules of their own; the test binary runs under the signed test runner
+        with a fresh nonce on its stdin and copies of the solution files only (never the root or the hidden files).
+        It passes only when the runner's signed summary says every test passed, none skipped, nothing leaked or
+        logged: printing the default runner's ``All N tests passed.`` and exiting 0 is a ``test_failure``. A binary
+        with code that runs before ``main`` (``.init_array`` and the like, where the nonce could be read first)
+        is a ``runtime_error``."""
         options = options or BuildOptions()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+        if options.solution_files and mode != "test":
+            raise ValueError(f"solution_files are for test mode only, not {mode!r}")
         version = await self.version()
         async with self._semaphore():
             return await self._execute(code, mode, options, version)
+
+    def _write_sources(self, workdir: Path, code: str, options: BuildOptions) -> tuple[str, ...]:
+        """The files of a check in ``workdir``; answers the names the program's working directory gets copies of."""
+        files = dict(options.extra_files)
+        if not options.solution_files:
+            for name, content in ((options.source_name, code), *files.items()):
+                (workdir / "src" / name).write_text(content, encoding="utf-8")
+            return (options.source_name, *files)
+        check = workdir / "check"
+        check.mkdir()
+        references = "".join(
+            f'    @import("std").testing.refAllDecls(@import("{name}"));\n' for name in options.solution_modules
+        )
+        root = code + ("" if code.endswith("\n") else "\n") + MODULE_REFERENCES.format(lines=references)
+        (check / options.source_name).write_text(root, encoding="utf-8")
+        shutil.copyfile(TEST_RUNNER_SOURCE, check / TEST_RUNNER_NAME)
+        for name, content in files.items():
+            folder = workdir / "src" if name in options.solution_files else check
+            (folder / name).write_text(content, encoding="utf-8")
+        return options.solution_files
 
     async def _execute(self, code: str, mode: str, options: BuildOptions, version: str) -> ExecResult:
         started = time.perf_counter()
@@ -552,9 +717,7 @@ class LocalZigEngine:
 
         try:
             source_name = options.source_name
-            (workdir / "src" / source_name).write_text(code, encoding="utf-8")
-            for name, content in options.extra_files:  # files the root imports (e.g. a task's solution)
-                (workdir / "src" / name).write_text(content, encoding="utf-8")
+            beside = self._write_sources(workdir, code, options)
             compiled = await self._jailed(
                 self.compile_jail(workdir),
                 self.compile_command(mode, options, source_name),
@@ -564,18 +727,26 @@ class LocalZigEngine:
                 kill_on_overflow=False,
             )
             timings["compile_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            if compiled.setup_problem is not None:
+                return result(Verdict.SANDBOX_ERROR, "", compiled.setup_problem, compiled.exit_code)
             if compiled.timed_out:
                 return result(Verdict.TIMEOUT, compiled.stdout, compiled.stderr + "\n[compile timed out]")
-            if problem := setup_failure(compiled.exit_code, compiled.stderr):
-                return result(Verdict.SANDBOX_ERROR, "", problem, compiled.exit_code)
             failed = classify_compile(compiled.exit_code, compiled.stderr)
             if failed is not None:
                 return result(failed, compiled.stdout, compiled.stderr, compiled.exit_code)
             if mode in ("ast-check", "build-obj") or not options.runs_here:
                 return result(Verdict.OK, compiled.stdout, compiled.stderr, compiled.exit_code)
-            ran = await self._run_jailed(workdir, (source_name,), [])
+            if not options.solution_files:
+                ran = await self._run_jailed(workdir, beside, [])
+                timings["run_ms"] = round(ran.seconds * 1000, 1)
+                return result(*judge_run(mode, ran, self.limits))
+            early = code_before_main(workdir / "src" / BINARY)
+            if early:
+                return result(Verdict.RUNTIME_ERROR, "", f"[the test binary runs code before main ({early}): refused]")
+            nonce = secrets.token_hex(16)
+            ran = await self._run_jailed(workdir, beside, [], stdin=f"{nonce}\n".encode())
             timings["run_ms"] = round(ran.seconds * 1000, 1)
-            return result(*judge_run(mode, ran, self.limits))
+            return result(*judge_signed_run(ran, nonce, self.limits))
         except (OSError, SandboxError) as error:
             return result(Verdict.SANDBOX_ERROR, "", f"{SANDBOX_MARKER} {error}")
         finally:
