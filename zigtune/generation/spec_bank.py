@@ -13,8 +13,8 @@ parentheses, typed mutable locals (``var total: i64 = 0``), copies of parameters
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
 from zigtune.generation.spec_tasks import SpecTask
 
