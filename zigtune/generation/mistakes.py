@@ -186,16 +186,21 @@ def repair_answer(mistake: Mistake, broken_line: str, fixed_line: str, line_numb
     )
 
 
-async def mistake_repair_pairs(kept: Sequence[tuple[SpecTask, Row]], check: Checker) -> FamilyResult:
-    """Pairs from the kept spec tasks and the rules of :data:`MISTAKES`; see the module docstring."""
+async def mistake_repair_pairs(
+    kept: Sequence[tuple[SpecTask, Row]],
+    check: Checker,
+    rules: Sequence[Mistake] = MISTAKES,
+    max_per_task: int = MAX_PER_TASK,
+) -> FamilyResult:
+    """Pairs from the kept spec tasks and ``rules``; see the module docstring."""
     result = FamilyResult(FAMILY)
     tried: list[tuple[SpecTask, Row, Mistake, str, int]] = []
     for number, (task, row) in enumerate(kept):
         applied = 0
         # rotate the rules so that every rule gets tasks, not only the first that applies
-        rules = MISTAKES[number % len(MISTAKES) :] + MISTAKES[: number % len(MISTAKES)]
-        for mistake in rules:
-            if applied == MAX_PER_TASK:
+        turn = number % len(rules)
+        for mistake in [*rules[turn:], *rules[:turn]]:
+            if applied == max_per_task:
                 break
             if changed := mistake.apply(task.solution):
                 tried.append((task, row, mistake, changed[0], changed[1]))
