@@ -124,7 +124,7 @@ def test_mistake_pairs_name_the_cause_and_show_the_fix_that_passes(zig_sandbox_r
         'test "digitCount" {\n    try std.testing.expectEqual(@as(u32, 1), digitCount(0));\n'
         "    try std.testing.expectEqual(@as(u32, 4), digitCount(1234));\n}\n",
     )
-    result, kept = run(zig_sandbox_root, lambda check: spec_task_pairs(sections("while"), check, [task]))
+    _, kept = run(zig_sandbox_root, lambda check: spec_task_pairs(sections("while"), check, [task]))
     assert len(kept) == 1
     # A cheat among the rules: a rewrite that still compiles must not become a "why does it fail" pair.
     harmless = Mistake(
@@ -159,7 +159,10 @@ def test_std_functions_pass_std_own_tests_standalone_with_provenance(zig_sandbox
 
 
 def test_variants_leave_quoted_identifiers_and_commented_lines_alone() -> None:
-    code = 'const T = struct { x: u8 };\nconst info = @typeInfo(T).@"struct";\nconst a = [_]u8{ 1, 2 }; // 2 items\nconst s = "hello world";\n'
+    code = (
+        'const T = struct { x: u8 };\nconst info = @typeInfo(T).@"struct";\n'
+        'const a = [_]u8{ 1, 2 }; // 2 items\nconst s = "hello world";\n'
+    )
     sites = mutation_sites(code)
     assert [s.text for s in sites] == ["hello", "world"]
 

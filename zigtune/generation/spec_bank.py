@@ -84,8 +84,8 @@ REDUCTIONS = (
         "than once), or `null` when `items` is empty.",
         "i32",
         "?usize",
-        "    if (items.len == 0) return null;\n    var best: usize = 0;\n    for (items, 0..) |x, i| {\n"
-        "        if (x < items[best]) best = i;\n    }\n    return best;\n",
+        "    if (items.len == 0) return null;\n    var smallest: usize = 0;\n    for (items, 0..) |x, i| {\n"
+        "        if (x < items[smallest]) smallest = i;\n    }\n    return smallest;\n",
         lambda xs: xs.index(min(xs)) if xs else None,
         "Optionals",
     ),
@@ -351,16 +351,18 @@ ERROR_TASKS: tuple[tuple[str, str, str, str, str], ...] = (
         "Parse a non-empty run of ASCII decimal digits into a `u32`.\n\n- `parseDigits(text)`: returns "
         "`error.Empty` for an empty string, `error.InvalidDigit` when a byte is not `0`-`9`, and "
         "`error.Overflow` when the value does not fit in `u32` (use `@mulWithOverflow` and `@addWithOverflow`).",
-        """pub const ParseError = error{ Empty, InvalidDigit, Overflow };
+        """const std = @import("std");
 
-pub fn parseDigits(text: []const u8) ParseError!u32 {
-    if (text.len == 0) return error.Empty;
+pub const ParseError = error{ Empty, InvalidDigit, Overflow };
+
+pub fn parseDigits(digits: []const u8) ParseError!u32 {
+    if (digits.len == 0) return error.Empty;
     var value: u32 = 0;
-    for (text) |c| {
-        if (c < '0' or c > '9') return error.InvalidDigit;
+    for (digits) |digit| {
+        if (!std.ascii.isDigit(digit)) return error.InvalidDigit;
         const times = @mulWithOverflow(value, 10);
         if (times[1] != 0) return error.Overflow;
-        const plus = @addWithOverflow(times[0], c - '0');
+        const plus = @addWithOverflow(times[0], digit - '0');
         if (plus[1] != 0) return error.Overflow;
         value = plus[0];
     }
@@ -428,8 +430,8 @@ pub fn sumFields(text: []const u8) !i64 {
     var total: i64 = 0;
     var fields = std.mem.splitScalar(u8, text, ',');
     while (fields.next()) |field| {
-        const trimmed = std.mem.trim(u8, field, " ");
-        total += try std.fmt.parseInt(i64, trimmed, 10);
+        const number = std.mem.trim(u8, field, " ");
+        total += try std.fmt.parseInt(i64, number, 10);
     }
     return total;
 }

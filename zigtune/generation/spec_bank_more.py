@@ -20,8 +20,8 @@ OWNING_STRUCTS: tuple[Entry, ...] = (
         "struct",
         "`IntStack` is a stack of `i64` backed by a `std.ArrayList(i64)` (created the Zig 0.14 way, "
         "`std.ArrayList(i64).init(allocator)`). Implement:\n\n- `init(allocator)` and `deinit(self)` (frees "
-        "everything).\n- `push(self, value)`: can fail only with `error.OutOfMemory`.\n- `pop(self)`: removes and "
-        "returns the top value, or `null` when empty.\n- `peek(self)`: the top value without removing it, or `null`.\n"
+        "everything).\n- `push(self, value)`: can fail only with `error.OutOfMemory`.\n- `pop(self)`: the top value, "
+        "taken off the stack (`null` if there is none).\n- `peek(self)`: the top value, left in place (`null` if none).\n"
         "- `len(self)`: how many values are stored.",
         """const std = @import("std");
 
@@ -489,12 +489,12 @@ pub fn evaluate(tokens: []const Token) error{Syntax}!i64 {
         "Command",
         "Tagged union",
         "A robot on a grid starts at `(0, 0)` facing north. `Command` is a tagged union: `forward: u32` (steps), "
-        "`turn_left`, `turn_right`. `Heading` is an enum `north, east, south, west`.\n\n- `Robot.run(self, "
+        "`turn_left`, `turn_right`. `Heading` is an enum `north, west, south, east`.\n\n- `Robot.run(self, "
         "commands)`: applies the commands in order (north is `y + 1`, east is `x + 1`).\n- `Robot.distance(self)`: "
         "the Manhattan distance from the origin, as `u64`.",
         """const std = @import("std");
 
-pub const Heading = enum { north, east, south, west };
+pub const Heading = enum { north, west, south, east };
 
 pub const Command = union(enum) {
     forward: u32,
@@ -523,10 +523,10 @@ pub const Robot = struct {
                     .east => .north,
                 },
                 .turn_right => self.heading = switch (self.heading) {
-                    .north => .east,
-                    .east => .south,
-                    .south => .west,
                     .west => .north,
+                    .south => .west,
+                    .east => .south,
+                    .north => .east,
                 },
             }
         }
@@ -673,30 +673,30 @@ pub fn pairOf(comptime T: type, a: T, b: T) Pair(T) {
     (
         "FixedStack",
         "Generic Data Structures",
-        "`FixedStack(T, capacity)` is a generic stack that stores at most `capacity` values of `T` in an array "
+        "`FixedStack(T, max_len)` is a generic stack that stores at most `max_len` values of `T` in an array "
         "(no allocation). Implement `push` (returns `error.Full` when full), `pop` (`null` when empty), and "
         "`slice(self)`: the stored values, oldest first.",
-        """pub fn FixedStack(comptime T: type, comptime capacity: usize) type {
+        """pub fn FixedStack(comptime T: type, comptime max_len: usize) type {
     return struct {
-        values: [capacity]T = undefined,
-        len: usize = 0,
+        values: [max_len]T = undefined,
+        stored: usize = 0,
 
         const Self = @This();
 
         pub fn push(self: *Self, value: T) error{Full}!void {
-            if (self.len == capacity) return error.Full;
-            self.values[self.len] = value;
-            self.len += 1;
+            if (self.stored == max_len) return error.Full;
+            self.values[self.stored] = value;
+            self.stored += 1;
         }
 
         pub fn pop(self: *Self) ?T {
-            if (self.len == 0) return null;
-            self.len -= 1;
-            return self.values[self.len];
+            if (self.stored == 0) return null;
+            self.stored -= 1;
+            return self.values[self.stored];
         }
 
         pub fn slice(self: *const Self) []const T {
-            return self.values[0..self.len];
+            return self.values[0..self.stored];
         }
     };
 }
@@ -803,13 +803,13 @@ DEFER_TASKS: tuple[Entry, ...] = (
         """const std = @import("std");
 
 pub fn joinLines(allocator: std.mem.Allocator, lines: []const []const u8) ![]u8 {
-    var out = std.ArrayList(u8).init(allocator);
-    errdefer out.deinit();
+    var joined = std.ArrayList(u8).init(allocator);
+    errdefer joined.deinit();
     for (lines) |line| {
-        try out.appendSlice(line);
-        try out.append('\\n');
+        try joined.appendSlice(line);
+        try joined.append('\\n');
     }
-    return out.toOwnedSlice();
+    return joined.toOwnedSlice();
 }
 """,
         """test "joinLines" {
@@ -838,36 +838,36 @@ test "joinLines frees on failure" {
 
 pub const Matrix = struct {
     allocator: std.mem.Allocator,
-    cells: [][]f64,
+    grid: [][]f64,
 
     pub fn init(allocator: std.mem.Allocator, rows: usize, cols: usize) !Matrix {
-        const cells = try allocator.alloc([]f64, rows);
-        errdefer allocator.free(cells);
+        const grid = try allocator.alloc([]f64, rows);
+        errdefer allocator.free(grid);
         var done: usize = 0;
-        errdefer for (cells[0..done]) |row| allocator.free(row);
+        errdefer for (grid[0..done]) |row| allocator.free(row);
         while (done < rows) : (done += 1) {
-            cells[done] = try allocator.alloc(f64, cols);
-            @memset(cells[done], 0);
+            grid[done] = try allocator.alloc(f64, cols);
+            @memset(grid[done], 0);
         }
-        return .{ .allocator = allocator, .cells = cells };
+        return .{ .allocator = allocator, .grid = grid };
     }
 
     pub fn deinit(self: *Matrix) void {
-        for (self.cells) |row| self.allocator.free(row);
-        self.allocator.free(self.cells);
+        for (self.grid) |row| self.allocator.free(row);
+        self.allocator.free(self.grid);
     }
 
     pub fn set(self: *Matrix, r: usize, c: usize, v: f64) void {
-        self.cells[r][c] = v;
+        self.grid[r][c] = v;
     }
 
     pub fn get(self: Matrix, r: usize, c: usize) f64 {
-        return self.cells[r][c];
+        return self.grid[r][c];
     }
 
     pub fn rowSum(self: Matrix, r: usize) f64 {
         var total: f64 = 0;
-        for (self.cells[r]) |v| total += v;
+        for (self.grid[r]) |v| total += v;
         return total;
     }
 };
@@ -1000,16 +1000,16 @@ pub fn median(allocator: std.mem.Allocator, values: []const i32) !?f64 {
     (
         "csvColumn",
         "Zig Standard Library",
-        "- `column(allocator, text, index)`: `text` holds lines separated by `\\n` (the last may lack it; empty "
+        "- `column(allocator, csv, index)`: `csv` holds lines separated by `\\n` (the last may lack it; empty "
         "lines are skipped); each line has fields separated by `,`. Returns a new `std.ArrayList([]const u8)` "
-        "(the caller calls `deinit`) of field number `index` of each line, as slices of `text`; "
+        "(the caller calls `deinit`) of field number `index` of each line, as slices of `csv`; "
         "`error.MissingField` when a line has too few fields.",
         """const std = @import("std");
 
-pub fn column(allocator: std.mem.Allocator, text: []const u8, index: usize) !std.ArrayList([]const u8) {
+pub fn column(allocator: std.mem.Allocator, csv: []const u8, index: usize) !std.ArrayList([]const u8) {
     var out = std.ArrayList([]const u8).init(allocator);
     errdefer out.deinit();
-    var lines = std.mem.tokenizeScalar(u8, text, '\\n');
+    var lines = std.mem.tokenizeScalar(u8, csv, '\\n');
     while (lines.next()) |line| {
         var fields = std.mem.splitScalar(u8, line, ',');
         var i: usize = 0;
@@ -1067,19 +1067,19 @@ pub fn formatRow(allocator: std.mem.Allocator, name: []const u8, amount: u64) ![
         """const std = @import("std");
 
 pub fn slugify(allocator: std.mem.Allocator, title: []const u8) ![]u8 {
-    var out = std.ArrayList(u8).init(allocator);
-    errdefer out.deinit();
+    var slug = std.ArrayList(u8).init(allocator);
+    errdefer slug.deinit();
     var pending_dash = false;
     for (title) |c| {
         if (std.ascii.isAlphanumeric(c)) {
-            if (pending_dash and out.items.len > 0) try out.append('-');
+            if (pending_dash and slug.items.len > 0) try slug.append('-');
             pending_dash = false;
-            try out.append(std.ascii.toLower(c));
+            try slug.append(std.ascii.toLower(c));
         } else {
             pending_dash = true;
         }
     }
-    return out.toOwnedSlice();
+    return slug.toOwnedSlice();
 }
 """,
         """test "slugify" {
@@ -1141,34 +1141,34 @@ pub fn startsWithCount(text: []const u8, prefix: []const u8) usize {
 
 pub fn reverseInPlace(bytes: []u8) void {
     if (bytes.len < 2) return;
-    var i: usize = 0;
-    var j: usize = bytes.len - 1;
-    while (i < j) : ({
-        i += 1;
-        j -= 1;
+    var left: usize = 0;
+    var right: usize = bytes.len - 1;
+    while (left < right) : ({
+        left += 1;
+        right -= 1;
     }) {
-        const t = bytes[i];
-        bytes[i] = bytes[j];
-        bytes[j] = t;
+        const swap = bytes[left];
+        bytes[left] = bytes[right];
+        bytes[right] = swap;
     }
 }
 
-pub fn isPalindrome(text: []const u8) bool {
-    if (text.len == 0) return true;
-    var i: usize = 0;
-    var j: usize = text.len - 1;
-    while (i < j) {
-        if (!std.ascii.isAlphanumeric(text[i])) {
-            i += 1;
+pub fn isPalindrome(phrase: []const u8) bool {
+    if (phrase.len == 0) return true;
+    var left: usize = 0;
+    var right: usize = phrase.len - 1;
+    while (left < right) {
+        if (!std.ascii.isAlphanumeric(phrase[left])) {
+            left += 1;
             continue;
         }
-        if (!std.ascii.isAlphanumeric(text[j])) {
-            j -= 1;
+        if (!std.ascii.isAlphanumeric(phrase[right])) {
+            right -= 1;
             continue;
         }
-        if (std.ascii.toLower(text[i]) != std.ascii.toLower(text[j])) return false;
-        i += 1;
-        j -= 1;
+        if (std.ascii.toLower(phrase[left]) != std.ascii.toLower(phrase[right])) return false;
+        left += 1;
+        right -= 1;
     }
     return true;
 }
@@ -1187,30 +1187,30 @@ pub fn isPalindrome(text: []const u8) bool {
 """,
     ),
     (
-        "uniqueSorted",
+        "distinctAscending",
         "Zig Standard Library",
-        "- `uniqueSorted(allocator, values)`: a new `std.ArrayList(i32)` (the caller calls `deinit`) with the "
+        "- `distinctAscending(allocator, values)`: a new `std.ArrayList(i32)` (the caller calls `deinit`) with the "
         "distinct values of `values` in ascending order. Sort a copy, then append each value that differs from "
         "the previous one.",
         """const std = @import("std");
 
-pub fn uniqueSorted(allocator: std.mem.Allocator, values: []const i32) !std.ArrayList(i32) {
+pub fn distinctAscending(allocator: std.mem.Allocator, values: []const i32) !std.ArrayList(i32) {
     const copy = try allocator.dupe(i32, values);
     defer allocator.free(copy);
     std.mem.sort(i32, copy, {}, std.sort.asc(i32));
-    var out = std.ArrayList(i32).init(allocator);
-    errdefer out.deinit();
+    var distinct = std.ArrayList(i32).init(allocator);
+    errdefer distinct.deinit();
     for (copy, 0..) |v, i| {
-        if (i == 0 or v != copy[i - 1]) try out.append(v);
+        if (i == 0 or v != copy[i - 1]) try distinct.append(v);
     }
-    return out;
+    return distinct;
 }
 """,
-        """test "uniqueSorted" {
-    var unique = try uniqueSorted(std.testing.allocator, &.{ 5, -1, 5, 3, -1, 8 });
+        """test "distinctAscending" {
+    var unique = try distinctAscending(std.testing.allocator, &.{ 5, -1, 5, 3, -1, 8 });
     defer unique.deinit();
     try std.testing.expectEqualSlices(i32, &.{ -1, 3, 5, 8 }, unique.items);
-    var none = try uniqueSorted(std.testing.allocator, &.{});
+    var none = try distinctAscending(std.testing.allocator, &.{});
     defer none.deinit();
     try std.testing.expectEqual(@as(usize, 0), none.items.len);
 }
@@ -1222,39 +1222,39 @@ OPTIONALS: tuple[Entry, ...] = (
     (
         "lookup",
         "Optionals",
-        "A `Entry` pairs a `key: []const u8` with a `value: i32`.\n\n- `find(entries, key)`: a pointer to the entry "
-        "with that key (`?*const Entry`), or `null`.\n- `valueOr(entries, key, default)`: its value, or `default` "
-        "(use `orelse`).\n- `sumKnown(entries, keys)`: the sum of the values of the keys that exist (use "
-        "`if (find(...)) |entry|`).",
+        "A `Binding` pairs a `label: []const u8` with a `value: i32`.\n\n- `find(bindings, label)`: a pointer to the binding "
+        "with that label (`?*const Binding`), or `null`.\n- `valueOr(bindings, label, default)`: its value, or `default` "
+        "(use `orelse`).\n- `sumKnown(bindings, labels)`: the sum of the values of the labels that exist (use "
+        "`if (find(...)) |binding|`).",
         """const std = @import("std");
 
-pub const Entry = struct {
-    key: []const u8,
+pub const Binding = struct {
+    label: []const u8,
     value: i32,
 };
 
-pub fn find(entries: []const Entry, key: []const u8) ?*const Entry {
-    for (entries) |*entry| {
-        if (std.mem.eql(u8, entry.key, key)) return entry;
+pub fn find(bindings: []const Binding, label: []const u8) ?*const Binding {
+    for (bindings) |*binding| {
+        if (std.mem.eql(u8, binding.label, label)) return binding;
     }
     return null;
 }
 
-pub fn valueOr(entries: []const Entry, key: []const u8, default: i32) i32 {
-    const entry = find(entries, key) orelse return default;
-    return entry.value;
+pub fn valueOr(bindings: []const Binding, label: []const u8, default: i32) i32 {
+    const binding = find(bindings, label) orelse return default;
+    return binding.value;
 }
 
-pub fn sumKnown(entries: []const Entry, keys: []const []const u8) i64 {
+pub fn sumKnown(bindings: []const Binding, labels: []const []const u8) i64 {
     var total: i64 = 0;
-    for (keys) |key| {
-        if (find(entries, key)) |entry| total += entry.value;
+    for (labels) |label| {
+        if (find(bindings, label)) |binding| total += binding.value;
     }
     return total;
 }
 """,
         """test "lookup" {
-    const table = [_]Entry{ .{ .key = "a", .value = 1 }, .{ .key = "bb", .value = -20 }, .{ .key = "c", .value = 300 } };
+    const table = [_]Binding{ .{ .label = "a", .value = 1 }, .{ .label = "bb", .value = -20 }, .{ .label = "c", .value = 300 } };
     try std.testing.expect(find(&table, "bb").? == &table[1]);
     try std.testing.expect(find(&table, "b") == null);
     try std.testing.expectEqual(@as(i32, 300), valueOr(&table, "c", 7));
@@ -1264,40 +1264,40 @@ pub fn sumKnown(entries: []const Entry, keys: []const []const u8) i64 {
 """,
     ),
     (
-        "Node",
+        "Link",
         "Optional Pointers",
-        "`Node` is a singly linked list node: `value: i32`, `next: ?*Node`.\n\n- `length(head)`: how many nodes "
-        "from `head` (`?*const Node`; 0 for `null`), with `while (current) |node|`.\n- `last(head)`: the last node, "
+        "`Link` is a singly linked list link: `item: i32`, `next: ?*Link`.\n\n- `length(head)`: how many links "
+        "from `head` (`?*const Link`; 0 for `null`), with `while (current) |link|`.\n- `last(head)`: the last link, "
         "or `null`.\n- `sum(head)`: the sum of the values as `i64`.",
-        """pub const Node = struct {
-    value: i32,
-    next: ?*Node = null,
+        """pub const Link = struct {
+    item: i32,
+    next: ?*Link = null,
 };
 
-pub fn length(head: ?*const Node) usize {
+pub fn length(head: ?*const Link) usize {
     var count: usize = 0;
     var current = head;
-    while (current) |node| : (current = node.next) count += 1;
+    while (current) |link| : (current = link.next) count += 1;
     return count;
 }
 
-pub fn last(head: ?*Node) ?*Node {
+pub fn last(head: ?*Link) ?*Link {
     var current = head orelse return null;
     while (current.next) |next| current = next;
     return current;
 }
 
-pub fn sum(head: ?*const Node) i64 {
+pub fn sum(head: ?*const Link) i64 {
     var total: i64 = 0;
     var current = head;
-    while (current) |node| : (current = node.next) total += node.value;
+    while (current) |link| : (current = link.next) total += link.item;
     return total;
 }
 """,
         """test "list" {
-    var c = Node{ .value = 3 };
-    var b = Node{ .value = -10, .next = &c };
-    var a = Node{ .value = 4, .next = &b };
+    var c = Link{ .item = 3 };
+    var b = Link{ .item = -10, .next = &c };
+    var a = Link{ .item = 4, .next = &b };
     try std.testing.expectEqual(@as(usize, 3), length(&a));
     try std.testing.expectEqual(@as(usize, 0), length(null));
     try std.testing.expect(last(&a).? == &c);
