@@ -167,17 +167,21 @@ async def offline_pairs(sections: pl.DataFrame, check: Checker) -> OfflineResult
     started = time.monotonic()
     programs, skipped = await checked_programs(sections, check)
     examples, failures = reference_pairs(programs)
-    spec, solved = await spec_task_pairs(sections, check)
-    derived = await asyncio.gather(
+
+    async def spec_and_mistakes() -> tuple[FamilyResult, FamilyResult]:
+        spec, solved = await spec_task_pairs(sections, check)
+        return spec, await mistake_repair_pairs(solved, check)
+
+    *derived, (spec, mistakes), stdlib = await asyncio.gather(
         migration_repair_pairs(programs, check),
         predict_output_pairs(programs, check),
         implement_tests_pairs(programs, check),
         variant_pairs(programs, check),
         concept_pairs(sections, programs, check),
-        mistake_repair_pairs(solved, check),
+        spec_and_mistakes(),
         stdlib_pairs(sections, check),
     )
-    families = [examples, failures, *derived[:5], spec, *derived[5:]]
+    families = [examples, failures, *derived, spec, mistakes, stdlib]
     cap_share(families, "variant", VARIANT_SHARE)
     return OfflineResult(families, skipped, round(time.monotonic() - started, 3))
 
