@@ -546,6 +546,7 @@ def error_tasks() -> Iterator[SpecTask]:
 
 def all_tasks() -> list[SpecTask]:
     """Every task of every family, in a fixed order."""
+    from zigtune.generation.spec_bank_extra import extra_tasks
     from zigtune.generation.spec_bank_more import more_tasks
 
-    return [*reductions(), *integer_loops(), *error_tasks(), *more_tasks()]
+    return [*reductions(), *integer_loops(), *error_tasks(), *more_tasks(), *extra_tasks()]

@@ -64,9 +64,17 @@ class SpecTask:
         return head + self.stub().rstrip("\n") + "\n\n" + self.tests.strip("\n") + "\n"
 
 
+_NAMED_FN = re.compile(r"\bfn [A-Za-z_]\w*\s*\(")
+
+
+def _signature(code: str, body_start: int) -> str:
+    """The text from a function's ``fn NAME(`` to its body (``fn (T) bool`` parameter types do not count)."""
+    starts = [m.start() for m in _NAMED_FN.finditer(code, 0, body_start)]
+    return code[starts[-1] if starts else 0 : body_start]
+
+
 def _returns_type(code: str, body_start: int) -> bool:
-    signature = code[code.rfind("fn ", 0, body_start) : body_start]
-    return bool(re.search(r"\)\s*type\s*$", signature))
+    return bool(re.search(r"\)\s*type\s*$", _signature(code, body_start)))
 
 
 def stub_file(solution: str) -> str:
@@ -80,7 +88,7 @@ def stub_file(solution: str) -> str:
         line_start = code.rfind("\n", 0, function.body_start) + 1
         indent = re.match(r"[ \t]*", code[line_start:]).group()  # type: ignore[union-attr]
         inner = indent + "    "
-        signature = code[code.rfind("fn ", 0, function.body_start) : function.body_start]
+        signature = _signature(code, function.body_start)
         unused = [name for name in function.parameters if len(re.findall(rf"\b{name}\b", signature)) == 1]
         lines = [f"{inner}_ = {name};" for name in unused] + [inner + PLACEHOLDER]
         code = code[: function.body_start] + "{\n" + "\n".join(lines) + f"\n{indent}}}" + code[function.body_end + 1 :]

@@ -2,7 +2,8 @@
 
 The ``ziglang`` wheel ships Zig 0.14's ``lib/std`` (MIT licence, the Zig Software Foundation). Each
 top-level ``pub fn`` of a std file with a ``///`` doc comment and a body of at most ``MAX_BODY_LINES``
-lines, that one of the file's own top-level ``test`` blocks calls, becomes a task: the spec is the doc
+lines, that one of the file's own top-level ``test`` blocks calls, becomes a task (the private
+functions of the file it calls come with it, as private helpers of the answer): the spec is the doc
 comment, the stub the signature (with the file's aliases it needs, such as ``const mem = std.mem;``),
 the answer the function as std writes it. The check compiles the function standalone, with std's
 tests for it appended, and runs them: only functions whose body and tests depend on nothing but
@@ -32,9 +33,9 @@ from zigtune.validation.zig_syntax import matching_close, view_source
 FAMILY = "stdlib_function"
 LICENCE = "MIT"
 SECTION = "Zig Standard Library"
-MAX_BODY_LINES = 40
+MAX_BODY_LINES = 60
 MAX_TESTS = 3
-MAX_CANDIDATES = 360
+MAX_CANDIDATES = 420
 #: Files of std whose functions are about the operating system, the compiler or the build: not what a
 #: user writes, and rarely standalone.
 SKIPPED = re.compile(
@@ -43,7 +44,9 @@ SKIPPED = re.compile(
 )
 
 #: Functions whose code a ``zigtune_core`` reference solution shares (the contamination report sees it).
-OVERLAPS_EVALUATION = frozenset({"math.zig:ByteAlignedInt"})
+OVERLAPS_EVALUATION = frozenset(
+    {"math.zig:ByteAlignedInt", "math/float.zig:inf", "math/float.zig:nan", "math/float.zig:snan"}
+)
 
 _PUB_FN = re.compile(r"^pub (?:inline )?fn ([A-Za-z_]\w*)\(", re.MULTILINE)
 _TEST = re.compile(r'^test\b\s*(?:"[^"\n]*"|[A-Za-z_][\w.]*)?\s*\{', re.MULTILINE)
@@ -133,6 +136,34 @@ def _doc_above(text: str, start: int) -> str:
     return "\n".join(doc)
 
 
+_PRIVATE_FN = re.compile(r"^(?:inline )?fn ([A-Za-z_]\w*)\(", re.MULTILINE)
+
+
+def _private_functions(text: str, masked: str) -> dict[str, str]:
+    """The file's top-level functions that are not ``pub``, by name, with their source."""
+    found: dict[str, str] = {}
+    for match in _PRIVATE_FN.finditer(masked):
+        body = masked.find("{", matching_close(masked, match.end() - 1))
+        end = matching_close(masked, body) if body != -1 else -1
+        if end != -1 and text[body:end].count("\n") <= MAX_BODY_LINES:
+            found[match.group(1)] = text[match.start() : end + 1]
+    return found
+
+
+def _helpers_of(function: str, helpers: dict[str, str], depth: int = 2) -> list[str]:
+    """The private functions ``function`` calls (and those they call, ``depth`` levels), in a fixed order."""
+    wanted: list[str] = []
+    frontier = [function]
+    for _ in range(depth):
+        text = "\n".join(frontier)
+        frontier = []
+        for name, source in helpers.items():
+            if name not in wanted and re.search(rf"(?<![\w.]){re.escape(name)}\(", text):
+                wanted.append(name)
+                frontier.append(source)
+    return wanted
+
+
 def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
     text = path.read_text(encoding="utf-8")
     masked = view_source(text).masked
@@ -140,6 +171,7 @@ def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
     # the file's other public declarations, reachable through std (``isControl`` -> ``std.ascii.isControl``)
     public = sorted(set(re.findall(r"^pub (?:inline )?(?:fn|const|var) ([A-Za-z_]\w*)", masked, re.MULTILINE)))
     module = public_module(relative)
+    helpers = _private_functions(text, masked)
     tests = []
     for found in _TEST.finditer(masked):
         close = matching_close(masked, found.end() - 1)
@@ -164,6 +196,8 @@ def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
         if not calling:
             continue
         function = text[found.start() : end + 1]
+        needed = _helpers_of(function, helpers)
+        function = "\n\n".join([function, *(helpers[helper] for helper in needed)])
         used = function + "\n".join(calling)
         header = _needed_header(aliases, used)
         if header is not None and module:
@@ -182,7 +216,7 @@ def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
             name=name,
             doc=doc,
             signature=text[found.start() : body].rstrip(),
-            source=text[max(start, 0) : end + 1],
+            source=text[max(start, 0) : found.start()] + function,
             header=header,
             tests="\n\n".join(calling),
         )
