@@ -173,3 +173,20 @@ def test_the_variant_share_is_capped() -> None:
     families[1].rows = [{"i": i} for i in range(50)]  # type: ignore[misc]
     cap_share(families, "variant", 0.08)
     assert len(families[1].rows) == 8 and families[1].dropped["over_share_cap"] == 42
+
+
+def test_a_failing_variant_is_explained_by_the_line_the_compiler_points_at_and_fixed() -> None:
+    from zigtune.generation.execution import Program
+    from zigtune.generation.variants import broken_variant_pair
+    from zigtune.validation.verdicts import Verdict
+
+    original = 'const std = @import("std");\nconst a = 1;\nconst b = [2]u8{ 1, 2 };\n'
+    program = Program("t.zig", "exe", "pass", None, original, "s", "Ref > Arrays", "Arrays", "text", None)
+    variant = 'const std = @import("std");\nconst a = 7;\nconst b = [3]u8{ 1, 2 };\n'
+    message = "t.zig:3:11: error: expected 3 array elements; found 2\nconst b = [3]u8{ 1, 2 };\n          ^~~~~~~~~\n"
+    row = broken_variant_pair(program, variant, Verdict.COMPILE_ERROR, message)
+    assert row is not None and row["check_code"] == variant and row["check_verdict"] == "compile_error"
+    answer = str(row["response"])
+    assert "line 3: `const b = [3]u8{ 1, 2 };` (it was `const b = [2]u8{ 1, 2 };`)" in answer
+    assert "line 2" not in answer  # a changed line the compiler does not point at is not named as the cause
+    assert extract_zig_code(answer) == original  # the fix shown is the program that passed

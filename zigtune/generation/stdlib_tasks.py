@@ -26,7 +26,7 @@ import polars as pl
 
 from zigtune.generation.execution import Checker, FamilyResult, job, read_test_report
 from zigtune.generation.pairs import docs_pair
-from zigtune.generation.spec_tasks import PLACEHOLDER, section_ids, task_prompt
+from zigtune.generation.spec_tasks import section_ids, stub_file, task_prompt
 from zigtune.validation.verdicts import Verdict
 from zigtune.validation.zig_syntax import matching_close, view_source
 
@@ -70,6 +70,7 @@ class StdFunction:
     source: str  # doc comment + function
     header: str  # the aliases it needs
     tests: str
+    test_header: str = ""  # the aliases only its tests need
 
     @property
     def provenance(self) -> str:
@@ -81,11 +82,14 @@ class StdFunction:
 
     @property
     def checked_file(self) -> str:
-        return f"{self.answer}\n{self.tests}\n"
+        return f"{self.answer}\n{self.test_header}\n{self.tests}\n"
 
     @property
     def stub(self) -> str:
-        return f"{self.header}\n{self.signature} {{\n    {PLACEHOLDER}\n}}\n"
+        """The aliases and the signature, its parameters discarded and its body a placeholder (as
+        ``zigtune_core``'s stubs, it compiles)."""
+        stubbed = stub_file(self.signature + " {\n    unreachable;\n}")
+        return f"{self.header}\n{stubbed}\n"
 
 
 def _aliases(text: str) -> dict[str, str]:
@@ -137,6 +141,19 @@ def _doc_above(text: str, start: int) -> str:
 
 
 _PRIVATE_FN = re.compile(r"^(?:inline )?fn ([A-Za-z_]\w*)\(", re.MULTILINE)
+
+
+def _header(aliases: dict[str, str], public: list[str], module: str | None, name: str, used: str) -> str | None:
+    """The alias lines ``used`` needs, and the file's public declarations it names, through ``module``."""
+    header = _needed_header(aliases, used)
+    if header is None or not module:
+        return header
+    siblings = [
+        f"const {other} = {module}.{other};"
+        for other in public
+        if other != name and other not in aliases and re.search(rf"(?<![\w.]){re.escape(other)}\b", used)
+    ]
+    return "\n".join([header, *siblings])
 
 
 def _private_functions(text: str, masked: str) -> dict[str, str]:
@@ -198,17 +215,11 @@ def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
         function = text[found.start() : end + 1]
         needed = _helpers_of(function, helpers)
         function = "\n\n".join([function, *(helpers[helper] for helper in needed)])
-        used = function + "\n".join(calling)
-        header = _needed_header(aliases, used)
-        if header is not None and module:
-            siblings = [
-                f"const {other} = {module}.{other};"
-                for other in public
-                if other != name and other not in aliases and re.search(rf"(?<![\w.]){re.escape(other)}\b", used)
-            ]
-            header = "\n".join([header, *siblings])
-        if header is None:
+        header = _header(aliases, public, module, name, function)
+        full = _header(aliases, public, module, name, function + "\n".join(calling))
+        if header is None or full is None:
             continue
+        test_header = "\n".join(line for line in full.split("\n") if line not in header.split("\n"))
         start = found.start() - len(doc) - 1 if doc else found.start()
         yield StdFunction(
             path=relative,
@@ -219,6 +230,7 @@ def functions_of(path: Path, relative: str) -> Iterator[StdFunction]:
             source=text[max(start, 0) : found.start()] + function,
             header=header,
             tests="\n\n".join(calling),
+            test_header=test_header,
         )
 
 

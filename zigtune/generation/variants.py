@@ -173,11 +173,19 @@ def broken_variant_pair(program: Program, variant: str, verdict: Verdict, transc
     changes = _changed_lines(program.code, variant)
     if not changes:
         return None
-    shown = "\n".join(f"- line {number}: `{new.strip()}` (it was `{old.strip()}`)" for number, old, new in changes[:4])
+    own = "|".join(re.escape(name) for name in {program.name, "main.zig"})
+    pointed = {int(n) for n in re.findall(rf"(?:^|[\s/])(?:{own}):(\d+):\d+", transcript, re.MULTILINE)}
+    causes = [change for change in changes if change[0] in pointed] or changes[:4]
+    shown = "\n".join(f"- line {number}: `{new.strip()}` (it was `{old.strip()}`)" for number, old, new in causes)
+    where = (
+        "the line the message points at, changed by this version"
+        if pointed & {c[0] for c in causes}
+        else ("one of the values this version changed")
+    )
     response = (
-        f"{row['response']}\n\nThe cause is in the values this version changed:\n{shown}\n\n"
-        "Fix: restore the values the checks of this program rely on. This version builds and runs cleanly "
-        f"under Zig 0.14:\n\n```zig\n{program.code}```"
+        f"{row['response']}\n\nThe cause is {where}:\n{shown}\n\n"
+        "Fix: restore what that line had. The program as it was builds and runs cleanly under Zig 0.14:"
+        f"\n\n```zig\n{program.code}```"
     )
     return program.pair(
         instruction=f"This Zig 0.14 code fails. Why, and how do I fix it?\n\n```zig\n{variant}```",
