@@ -190,3 +190,11 @@ def test_a_failing_variant_is_explained_by_the_line_the_compiler_points_at_and_f
     assert "line 3: `const b = [3]u8{ 1, 2 };` (it was `const b = [2]u8{ 1, 2 };`)" in answer
     assert "line 2" not in answer  # a changed line the compiler does not point at is not named as the cause
     assert extract_zig_code(answer) == original  # the fix shown is the program that passed
+
+
+def test_a_capped_family_keeps_a_few_pairs_on_a_small_docs_file() -> None:
+    families = [FamilyResult("reference_example"), FamilyResult("variant")]
+    families[0].rows = [{"i": 0}]  # type: ignore[misc]
+    families[1].rows = [{"i": i} for i in range(6)]  # type: ignore[misc]
+    cap_share(families, "variant", 0.08)
+    assert [row["i"] for row in families[1].rows] == [0, 3]

@@ -186,14 +186,18 @@ async def offline_pairs(sections: pl.DataFrame, check: Checker) -> OfflineResult
     return OfflineResult(families, skipped, round(time.monotonic() - started, 3))
 
 
-def cap_share(families: list[FamilyResult], name: str, share: float) -> None:
-    """Keep at most ``share`` of all pairs in family ``name``: an even spread of its pairs, in order; the
-    others counted as ``over_share_cap``."""
+#: A capped family keeps at least this many pairs (a small docs file still shows each form once or twice).
+CAP_FLOOR = 2
+
+
+def cap_share(families: list[FamilyResult], name: str, share: float, floor: int = CAP_FLOOR) -> None:
+    """Keep at most ``share`` of all pairs in family ``name`` (but at least ``floor``): an even spread of its
+    pairs, in order; the others counted as ``over_share_cap``."""
     capped = next((family for family in families if family.family == name), None)
     if capped is None or not capped.rows:
         return
     others = sum(len(family.rows) for family in families if family is not capped)
-    allowed = int(share * others / (1 - share))
+    allowed = max(floor, int(share * others / (1 - share)))
     if len(capped.rows) <= allowed:
         return
     step = len(capped.rows) / allowed if allowed else 0
