@@ -518,6 +518,328 @@ pub const Counter = struct {
     ),
 )
 
+CONTAINERS: tuple[Entry, ...] = (
+    (
+        "kSmallest",
+        "Zig Standard Library",
+        "- `kSmallest(allocator, items, k)`: the `k` smallest values of `items` in ascending order, in a new slice the caller frees (fewer when `items` has fewer). Use a `std.PriorityQueue(i32, void, order)` with a min-first `order` function: add every item, then remove `k` times.",
+        """const std = @import("std");
+
+fn order(_: void, a: i32, b: i32) std.math.Order {
+    return std.math.order(a, b);
+}
+
+pub fn kSmallest(allocator: std.mem.Allocator, items: []const i32, k: usize) ![]i32 {
+    var queue = std.PriorityQueue(i32, void, order).init(allocator, {});
+    defer queue.deinit();
+    try queue.addSlice(items);
+    const n = @min(k, items.len);
+    const result = try allocator.alloc(i32, n);
+    for (result) |*slot| slot.* = queue.remove();
+    return result;
+}
+""",
+        """test "kSmallest" {
+    const a = try kSmallest(std.testing.allocator, &.{ 9, -4, 7, 0, 12, -4 }, 3);
+    defer std.testing.allocator.free(a);
+    try std.testing.expectEqualSlices(i32, &.{ -4, -4, 0 }, a);
+    const b = try kSmallest(std.testing.allocator, &.{ 5, 1 }, 10);
+    defer std.testing.allocator.free(b);
+    try std.testing.expectEqualSlices(i32, &.{ 1, 5 }, b);
+}
+""",
+    ),
+    (
+        "firstSeenOrder",
+        "Zig Standard Library",
+        "- `tally(allocator, words)`: counts the words of a slice in a `std.StringArrayHashMap(u32)` (which keeps insertion order) and returns the map; the caller calls `deinit`. The words outlive the map.\n- `mostFrequent(map)`: the word with the highest count, the earliest inserted on ties, or `null` for an empty map.",
+        """const std = @import("std");
+
+pub fn tally(allocator: std.mem.Allocator, words: []const []const u8) !std.StringArrayHashMap(u32) {
+    var map = std.StringArrayHashMap(u32).init(allocator);
+    errdefer map.deinit();
+    for (words) |word| {
+        const gop = try map.getOrPut(word);
+        gop.value_ptr.* = if (gop.found_existing) gop.value_ptr.* + 1 else 1;
+    }
+    return map;
+}
+
+pub fn mostFrequent(map: std.StringArrayHashMap(u32)) ?[]const u8 {
+    var best: ?[]const u8 = null;
+    var best_count: u32 = 0;
+    for (map.keys(), map.values()) |word, count| {
+        if (count > best_count) {
+            best = word;
+            best_count = count;
+        }
+    }
+    return best;
+}
+""",
+        """test "tally" {
+    var map = try tally(std.testing.allocator, &.{ "b", "a", "b", "c", "a" });
+    defer map.deinit();
+    try std.testing.expectEqualStrings("b", map.keys()[0]);
+    try std.testing.expectEqualStrings("c", map.keys()[2]);
+    try std.testing.expectEqual(@as(u32, 2), map.get("a").?);
+    try std.testing.expectEqualStrings("b", mostFrequent(map).?);
+    var empty = try tally(std.testing.allocator, &.{});
+    defer empty.deinit();
+    try std.testing.expect(mostFrequent(empty) == null);
+}
+""",
+    ),
+    (
+        "Playlist",
+        "Zig Standard Library",
+        "`Playlist` keeps song ids in order in a `std.ArrayList(u32)`. Implement `init(allocator)`, `deinit`, `add(self, id)` (appends), `insertAt(self, index, id)` (`insert`), `removeAt(self, index)` (`orderedRemove`, returns the id), `moveToFront(self, index)`, and `ids(self)` (the slice).",
+        """const std = @import("std");
+
+pub const Playlist = struct {
+    songs: std.ArrayList(u32),
+
+    pub fn init(allocator: std.mem.Allocator) Playlist {
+        return .{ .songs = std.ArrayList(u32).init(allocator) };
+    }
+
+    pub fn deinit(self: *Playlist) void {
+        self.songs.deinit();
+    }
+
+    pub fn add(self: *Playlist, id: u32) !void {
+        try self.songs.append(id);
+    }
+
+    pub fn insertAt(self: *Playlist, index: usize, id: u32) !void {
+        try self.songs.insert(index, id);
+    }
+
+    pub fn removeAt(self: *Playlist, index: usize) u32 {
+        return self.songs.orderedRemove(index);
+    }
+
+    pub fn moveToFront(self: *Playlist, index: usize) !void {
+        const id = self.songs.orderedRemove(index);
+        try self.songs.insert(0, id);
+    }
+
+    pub fn ids(self: Playlist) []const u32 {
+        return self.songs.items;
+    }
+};
+""",
+        """test "Playlist" {
+    var list = Playlist.init(std.testing.allocator);
+    defer list.deinit();
+    try list.add(10);
+    try list.add(20);
+    try list.add(30);
+    try list.insertAt(1, 15);
+    try std.testing.expectEqualSlices(u32, &.{ 10, 15, 20, 30 }, list.ids());
+    try std.testing.expectEqual(@as(u32, 20), list.removeAt(2));
+    try list.moveToFront(2);
+    try std.testing.expectEqualSlices(u32, &.{ 30, 10, 15 }, list.ids());
+}
+""",
+    ),
+    (
+        "concatAll",
+        "Memory",
+        "- `concatAll(allocator, parts)`: one newly allocated string holding all `parts` in order. Compute the total length first, allocate once with `allocator.alloc`, and copy each part with `@memcpy`. The caller frees it.",
+        """const std = @import("std");
+
+pub fn concatAll(allocator: std.mem.Allocator, parts: []const []const u8) ![]u8 {
+    var total: usize = 0;
+    for (parts) |part| total += part.len;
+    const joined = try allocator.alloc(u8, total);
+    var at: usize = 0;
+    for (parts) |part| {
+        @memcpy(joined[at..][0..part.len], part);
+        at += part.len;
+    }
+    return joined;
+}
+""",
+        """test "concatAll" {
+    const s = try concatAll(std.testing.allocator, &.{ "zig", "", " ", "0.14" });
+    defer std.testing.allocator.free(s);
+    try std.testing.expectEqualStrings("zig 0.14", s);
+    const none = try concatAll(std.testing.allocator, &.{});
+    defer std.testing.allocator.free(none);
+    try std.testing.expectEqual(@as(usize, 0), none.len);
+}
+""",
+    ),
+)
+
+REFLECTION: tuple[Entry, ...] = (
+    (
+        "fieldInfo",
+        "@typeInfo",
+        'Inspect struct types at compile time:\n\n- `fieldCount(T)`: the number of fields of the struct type `T` (`@typeInfo(T).@"struct".fields`).\n- `hasFieldNamed(T, name)`: whether `T` has a field with that name (compare names at compile time; `name` is `comptime`).\n- `sumNumbers(value)`: the sum of every integer field of a struct value as `i64`, with `inline for` over its fields (other fields ignored).',
+        """const std = @import("std");
+
+pub fn fieldCount(comptime T: type) usize {
+    return @typeInfo(T).@"struct".fields.len;
+}
+
+pub fn hasFieldNamed(comptime T: type, comptime name: []const u8) bool {
+    inline for (@typeInfo(T).@"struct".fields) |f| {
+        if (comptime std.mem.eql(u8, f.name, name)) return true;
+    }
+    return false;
+}
+
+pub fn sumNumbers(value: anytype) i64 {
+    const info = @typeInfo(@TypeOf(value)).@"struct";
+    var sum: i64 = 0;
+    inline for (info.fields) |field| {
+        if (@typeInfo(field.type) == .int) sum += @field(value, field.name);
+    }
+    return sum;
+}
+""",
+        """const Sample = struct { a: u8, label: []const u8, b: i32, ratio: f32 };
+
+test "reflection" {
+    try std.testing.expectEqual(@as(usize, 4), fieldCount(Sample));
+    try std.testing.expect(hasFieldNamed(Sample, "label"));
+    try std.testing.expect(!hasFieldNamed(Sample, "c"));
+    const s = Sample{ .a = 200, .label = "x", .b = -50, .ratio = 0.5 };
+    try std.testing.expectEqual(@as(i64, 150), sumNumbers(s));
+}
+""",
+    ),
+    (
+        "Vec",
+        "Generic Data Structures",
+        "`Vec(n)` is a generic struct of `n` `f64` coordinates (`n` is `comptime`). Give it `add(self, other)`, `scale(self, k)`, `dot(self, other)` and `zero()` (all coordinates 0).",
+        """pub fn Vec(comptime n: usize) type {
+    return struct {
+        coords: [n]f64,
+
+        const Self = @This();
+
+        pub fn zero() Self {
+            return .{ .coords = [_]f64{0} ** n };
+        }
+
+        pub fn add(self: Self, other: Self) Self {
+            var out: Self = undefined;
+            for (&out.coords, self.coords, other.coords) |*o, a, b| o.* = a + b;
+            return out;
+        }
+
+        pub fn scale(self: Self, k: f64) Self {
+            var out = self;
+            for (&out.coords) |*c| c.* *= k;
+            return out;
+        }
+
+        pub fn dot(self: Self, other: Self) f64 {
+            var total: f64 = 0;
+            for (self.coords, other.coords) |a, b| total += a * b;
+            return total;
+        }
+    };
+}
+""",
+        """test "Vec" {
+    const V3 = Vec(3);
+    const a = V3{ .coords = .{ 1, 2, 3 } };
+    const b = V3{ .coords = .{ 4, -5, 6 } };
+    try std.testing.expectEqual([3]f64{ 5, -3, 9 }, a.add(b).coords);
+    try std.testing.expectEqual([3]f64{ 2, 4, 6 }, a.scale(2).coords);
+    try std.testing.expectEqual(@as(f64, 12), a.dot(b));
+    try std.testing.expectEqual([3]f64{ 0, 0, 0 }, V3.zero().coords);
+    const one = Vec(1){ .coords = .{-1} };
+    try std.testing.expectEqual(@as(f64, 1), one.dot(one));
+}
+""",
+    ),
+)
+
+MORE_ERRORS: tuple[Entry, ...] = (
+    (
+        "configErrors",
+        "Merging Error Sets",
+        "Two error sets: `LookupError = error{Missing}` and `ValueError = error{NotANumber, Negative}`.\n\n- `lookup(pairs, key)`: the value text of the first `[2][]const u8` pair whose key is `key`; `error.Missing` otherwise.\n- `readCount(pairs, key)`: looks up the key and parses it as `i64`; a parse failure is `error.NotANumber` and a negative value `error.Negative`. Its error set is `ConfigError = LookupError || ValueError`.\n- `countOrDefault(pairs, key, default)`: `readCount`, but `default` for a missing key (`catch |err| switch (err)`); the other errors are passed on, so its error set is only `ValueError`.",
+        """const std = @import("std");
+
+pub const LookupError = error{Missing};
+pub const ValueError = error{ NotANumber, Negative };
+pub const ConfigError = LookupError || ValueError;
+
+pub fn lookup(pairs: []const [2][]const u8, key: []const u8) LookupError![]const u8 {
+    for (pairs) |pair| {
+        if (std.mem.eql(u8, pair[0], key)) return pair[1];
+    }
+    return error.Missing;
+}
+
+pub fn readCount(pairs: []const [2][]const u8, key: []const u8) ConfigError!u64 {
+    const text = try lookup(pairs, key);
+    const value = std.fmt.parseInt(i64, text, 10) catch return error.NotANumber;
+    if (value < 0) return error.Negative;
+    return @intCast(value);
+}
+
+pub fn countOrDefault(pairs: []const [2][]const u8, key: []const u8, default: u64) ValueError!u64 {
+    return readCount(pairs, key) catch |err| switch (err) {
+        error.Missing => default,
+        else => |other| other,
+    };
+}
+""",
+        """test "config errors" {
+    const pairs = [_][2][]const u8{ .{ "workers", "8" }, .{ "retries", "-1" }, .{ "name", "x" } };
+    try std.testing.expectEqual(@as(u64, 8), try readCount(&pairs, "workers"));
+    try std.testing.expectError(error.Negative, readCount(&pairs, "retries"));
+    try std.testing.expectError(error.NotANumber, readCount(&pairs, "name"));
+    try std.testing.expectError(error.Missing, readCount(&pairs, "port"));
+    try std.testing.expectEqual(@as(u64, 3), try countOrDefault(&pairs, "port", 3));
+    try std.testing.expectEqual(@as(u64, 8), try countOrDefault(&pairs, "workers", 3));
+    try std.testing.expectError(error.Negative, countOrDefault(&pairs, "retries", 3));
+}
+""",
+    ),
+    (
+        "optionalChain",
+        "Optionals",
+        "- `parseOrNull(text)`: `text` as an `i32`, or `null` when it does not parse (`catch null`).\n- `firstPresent(values)`: the first non-null element of a `[]const ?i32`, or `null`.\n- `sumPresent(values)`: the sum of the non-null elements (`if (v) |x|`).",
+        """const std = @import("std");
+
+pub fn parseOrNull(digits: []const u8) ?i32 {
+    return std.fmt.parseInt(i32, digits, 10) catch null;
+}
+
+pub fn firstPresent(values: []const ?i32) ?i32 {
+    for (values) |v| {
+        if (v) |x| return x;
+    }
+    return null;
+}
+
+pub fn sumPresent(values: []const ?i32) i64 {
+    var total: i64 = 0;
+    for (values) |v| {
+        if (v) |x| total += x;
+    }
+    return total;
+}
+""",
+        """test "optionals" {
+    try std.testing.expectEqual(@as(?i32, -12), parseOrNull("-12"));
+    try std.testing.expectEqual(@as(?i32, null), parseOrNull("12x"));
+    try std.testing.expectEqual(@as(?i32, 4), firstPresent(&.{ null, 4, 5 }));
+    try std.testing.expectEqual(@as(?i32, null), firstPresent(&.{ null, null }));
+    try std.testing.expectEqual(@as(i64, 9), sumPresent(&.{ null, 4, 5, null }));
+}
+""",
+    ),
+)
+
 
 def _entries(family: str, table: tuple[Entry, ...]) -> list[SpecTask]:
     return [
@@ -532,4 +854,7 @@ def extra_tasks() -> list[SpecTask]:
         *_entries("switch", SWITCHES),
         *_entries("string", STRINGS),
         *_entries("test_helper", TEST_HELPERS),
+        *_entries("std_usage", CONTAINERS),
+        *_entries("comptime_generic", REFLECTION),
+        *_entries("error_union", MORE_ERRORS),
     ]
