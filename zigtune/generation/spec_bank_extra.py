@@ -47,17 +47,17 @@ pub fn roundUpPowerOfTwo(x: u64) u64 {
     (
         "narrowing",
         "@truncate",
-        "Integer conversions:\n\n- `average(a, b)`: the mean of two `u8`s rounded down, computed in a wider type so it cannot overflow, returned as `u8` (`@intCast`).\n- `lowByte(x)`: the lowest 8 bits of a `u32` (`@truncate`).\n- `asUnsignedBits(x)`: the same 16 bits of an `i16` read as `u16` (`@bitCast`).\n- `roundToInt(x)`: an `f32` rounded to the nearest `i32` (`@round`, `@intFromFloat`).",
-        """pub fn average(a: u8, b: u8) u8 {
+        "Integer conversions:\n\n- `midpoint(a, b)`: the mean of two `u8`s rounded down, computed in a wider type so it cannot overflow, returned as `u8` (`@intCast`).\n- `bottomEightBits(x)`: the lowest 8 bits of a `u32` (`@truncate`).\n- `reinterpretUnsigned(x)`: the same 16 bits of an `i16` read as `u16` (`@bitCast`).\n- `roundToInt(x)`: an `f32` rounded to the nearest `i32` (`@round`, `@intFromFloat`).",
+        """pub fn midpoint(a: u8, b: u8) u8 {
     const sum = @as(u16, a) + b;
     return @intCast(sum / 2);
 }
 
-pub fn lowByte(x: u32) u8 {
+pub fn bottomEightBits(x: u32) u8 {
     return @truncate(x);
 }
 
-pub fn asUnsignedBits(x: i16) u16 {
+pub fn reinterpretUnsigned(x: i16) u16 {
     return @bitCast(x);
 }
 
@@ -66,11 +66,11 @@ pub fn roundToInt(x: f32) i32 {
 }
 """,
         """test "conversions" {
-    try std.testing.expectEqual(@as(u8, 254), average(255, 253));
-    try std.testing.expectEqual(@as(u8, 0), average(0, 1));
-    try std.testing.expectEqual(@as(u8, 0xcd), lowByte(0xabcd));
-    try std.testing.expectEqual(@as(u16, 0xffff), asUnsignedBits(-1));
-    try std.testing.expectEqual(@as(u16, 0x8000), asUnsignedBits(std.math.minInt(i16)));
+    try std.testing.expectEqual(@as(u8, 254), midpoint(255, 253));
+    try std.testing.expectEqual(@as(u8, 0), midpoint(0, 1));
+    try std.testing.expectEqual(@as(u8, 0xcd), bottomEightBits(0xabcd));
+    try std.testing.expectEqual(@as(u16, 0xffff), reinterpretUnsigned(-1));
+    try std.testing.expectEqual(@as(u16, 0x8000), reinterpretUnsigned(std.math.minInt(i16)));
     try std.testing.expectEqual(@as(i32, 3), roundToInt(2.5));
     try std.testing.expectEqual(@as(i32, -2), roundToInt(-1.6));
 }
@@ -337,9 +337,9 @@ pub fn mayDrive(light: Light) bool {
 """,
     ),
     (
-        "countVowels",
+        "vowelCount",
         "switch",
-        "- `isVowel(c)`: `true` for `a e i o u` in either case (one `switch` prong listing all of them).\n- `countVowels(text)`: how many bytes of `text` are vowels.\n- `stripVowels(buf, text)`: copies the bytes of `text` that are not vowels into `buf` and returns the filled part (`buf.len >= text.len`).",
+        "- `isVowel(c)`: `true` for `a e i o u` in either case (one `switch` prong listing all of them).\n- `vowelCount(text)`: how many bytes of `text` are vowels.\n- `stripVowels(buf, text)`: copies the bytes of `text` that are not vowels into `buf` and returns the filled part (`buf.len >= text.len`).",
         """pub fn isVowel(c: u8) bool {
     return switch (c) {
         'a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U' => true,
@@ -347,7 +347,7 @@ pub fn mayDrive(light: Light) bool {
     };
 }
 
-pub fn countVowels(text: []const u8) usize {
+pub fn vowelCount(text: []const u8) usize {
     var count: usize = 0;
     for (text) |c| {
         if (isVowel(c)) count += 1;
@@ -368,7 +368,7 @@ pub fn stripVowels(buf: []u8, text: []const u8) []u8 {
         """test "vowels" {
     try std.testing.expect(isVowel('E'));
     try std.testing.expect(!isVowel('y'));
-    try std.testing.expectEqual(@as(usize, 5), countVowels("Education"));
+    try std.testing.expectEqual(@as(usize, 5), vowelCount("Education"));
     var buf: [32]u8 = undefined;
     try std.testing.expectEqualStrings("Zg s fst", stripVowels(&buf, "Zig is fast"));
     try std.testing.expectEqualStrings("", stripVowels(&buf, "aeiou"));
@@ -520,30 +520,30 @@ pub const Counter = struct {
 
 CONTAINERS: tuple[Entry, ...] = (
     (
-        "kSmallest",
+        "smallestK",
         "Zig Standard Library",
-        "- `kSmallest(allocator, items, k)`: the `k` smallest values of `items` in ascending order, in a new slice the caller frees (fewer when `items` has fewer). Use a `std.PriorityQueue(i32, void, order)` with a min-first `order` function: add every item, then remove `k` times.",
+        "- `smallestK(allocator, items, k)`: the `k` smallest values of `items` in ascending order, in a new slice the caller frees (fewer when `items` has fewer). Use a `std.PriorityQueue(i32, void, lessFirst)` with a min-first `lessFirst` function: add every item, then remove `k` times.",
         """const std = @import("std");
 
-fn order(_: void, a: i32, b: i32) std.math.Order {
-    return std.math.order(a, b);
+fn lessFirst(_: void, x: i32, y: i32) std.math.Order {
+    return std.math.order(x, y);
 }
 
-pub fn kSmallest(allocator: std.mem.Allocator, items: []const i32, k: usize) ![]i32 {
-    var queue = std.PriorityQueue(i32, void, order).init(allocator, {});
-    defer queue.deinit();
-    try queue.addSlice(items);
+pub fn smallestK(allocator: std.mem.Allocator, items: []const i32, k: usize) ![]i32 {
+    var heap = std.PriorityQueue(i32, void, lessFirst).init(allocator, {});
+    defer heap.deinit();
+    try heap.addSlice(items);
     const n = @min(k, items.len);
     const result = try allocator.alloc(i32, n);
-    for (result) |*slot| slot.* = queue.remove();
+    for (result) |*slot| slot.* = heap.remove();
     return result;
 }
 """,
-        """test "kSmallest" {
-    const a = try kSmallest(std.testing.allocator, &.{ 9, -4, 7, 0, 12, -4 }, 3);
+        """test "smallestK" {
+    const a = try smallestK(std.testing.allocator, &.{ 9, -4, 7, 0, 12, -4 }, 3);
     defer std.testing.allocator.free(a);
     try std.testing.expectEqualSlices(i32, &.{ -4, -4, 0 }, a);
-    const b = try kSmallest(std.testing.allocator, &.{ 5, 1 }, 10);
+    const b = try smallestK(std.testing.allocator, &.{ 5, 1 }, 10);
     defer std.testing.allocator.free(b);
     try std.testing.expectEqualSlices(i32, &.{ 1, 5 }, b);
 }
@@ -677,21 +677,18 @@ REFLECTION: tuple[Entry, ...] = (
     (
         "fieldInfo",
         "@typeInfo",
-        'Inspect struct types at compile time:\n\n- `fieldCount(T)`: the number of fields of the struct type `T` (`@typeInfo(T).@"struct".fields`).\n- `hasFieldNamed(T, name)`: whether `T` has a field with that name (compare names at compile time; `name` is `comptime`).\n- `sumNumbers(value)`: the sum of every integer field of a struct value as `i64`, with `inline for` over its fields (other fields ignored).',
+        'Inspect struct types at compile time:\n\n- `countFields(T)`: the number of fields of the struct type `T` (`@typeInfo(T).@"struct".fields`).\n- `declaresField(T, name)`: whether `T` has a field with that name (`@hasField`; `name` is `comptime`).\n- `totalOfIntegers(value)`: the sum of every integer field of a struct value as `i64`, with `inline for` over its fields (other fields ignored).',
         """const std = @import("std");
 
-pub fn fieldCount(comptime T: type) usize {
+pub fn countFields(comptime T: type) usize {
     return @typeInfo(T).@"struct".fields.len;
 }
 
-pub fn hasFieldNamed(comptime T: type, comptime name: []const u8) bool {
-    inline for (@typeInfo(T).@"struct".fields) |f| {
-        if (comptime std.mem.eql(u8, f.name, name)) return true;
-    }
-    return false;
+pub fn declaresField(comptime T: type, comptime name: []const u8) bool {
+    return @hasField(T, name);
 }
 
-pub fn sumNumbers(value: anytype) i64 {
+pub fn totalOfIntegers(value: anytype) i64 {
     const info = @typeInfo(@TypeOf(value)).@"struct";
     var sum: i64 = 0;
     inline for (info.fields) |field| {
@@ -703,11 +700,11 @@ pub fn sumNumbers(value: anytype) i64 {
         """const Sample = struct { a: u8, label: []const u8, b: i32, ratio: f32 };
 
 test "reflection" {
-    try std.testing.expectEqual(@as(usize, 4), fieldCount(Sample));
-    try std.testing.expect(hasFieldNamed(Sample, "label"));
-    try std.testing.expect(!hasFieldNamed(Sample, "c"));
+    try std.testing.expectEqual(@as(usize, 4), countFields(Sample));
+    try std.testing.expect(declaresField(Sample, "label"));
+    try std.testing.expect(!declaresField(Sample, "c"));
     const s = Sample{ .a = 200, .label = "x", .b = -50, .ratio = 0.5 };
-    try std.testing.expectEqual(@as(i64, 150), sumNumbers(s));
+    try std.testing.expectEqual(@as(i64, 150), totalOfIntegers(s));
 }
 """,
     ),

@@ -1011,10 +1011,10 @@ pub fn column(allocator: std.mem.Allocator, csv: []const u8, index: usize) !std.
     errdefer out.deinit();
     var lines = std.mem.tokenizeScalar(u8, csv, '\\n');
     while (lines.next()) |line| {
-        var fields = std.mem.splitScalar(u8, line, ',');
-        var i: usize = 0;
-        const wanted = while (fields.next()) |field| : (i += 1) {
-            if (i == index) break field;
+        var cells = std.mem.splitScalar(u8, line, ',');
+        var position: usize = 0;
+        const wanted = while (cells.next()) |field| : (position += 1) {
+            if (position == index) break field;
         } else return error.MissingField;
         try out.append(wanted);
     }
@@ -1135,7 +1135,7 @@ pub fn startsWithCount(text: []const u8, prefix: []const u8) usize {
         "reverseWords",
         "Slices",
         "- `reverseInPlace(bytes)`: reverses a byte slice in place with a `while` loop over two indices.\n"
-        "- `isPalindrome(text)`: `true` when `text` reads the same backwards, ignoring ASCII case and every byte "
+        "- `readsSameBackwards(text)`: `true` when `text` reads the same backwards, ignoring ASCII case and every byte "
         "that is not a letter or digit.",
         """const std = @import("std");
 
@@ -1153,7 +1153,7 @@ pub fn reverseInPlace(bytes: []u8) void {
     }
 }
 
-pub fn isPalindrome(phrase: []const u8) bool {
+pub fn readsSameBackwards(phrase: []const u8) bool {
     if (phrase.len == 0) return true;
     var left: usize = 0;
     var right: usize = phrase.len - 1;
@@ -1180,9 +1180,9 @@ pub fn isPalindrome(phrase: []const u8) bool {
     var one = [_]u8{'x'};
     reverseInPlace(&one);
     try std.testing.expectEqualStrings("x", &one);
-    try std.testing.expect(isPalindrome("A man, a plan, a canal: Panama"));
-    try std.testing.expect(!isPalindrome("zig"));
-    try std.testing.expect(isPalindrome("!"));
+    try std.testing.expect(readsSameBackwards("A man, a plan, a canal: Panama"));
+    try std.testing.expect(!readsSameBackwards("zig"));
+    try std.testing.expect(readsSameBackwards("!"));
 }
 """,
     ),
