@@ -122,6 +122,17 @@ MISTAKES = (
         "iterate over the range with `for (start..end) |i|`",
     ),
     Mistake(
+        "c_style_for_over_slice",
+        _line_rule(
+            r"\bfor \(([\w.]+)\) \|(\w+)\| \{",
+            lambda m: f"for (var i: usize = 0; i < {m.group(1)}.len; i += 1) {{",
+        ),
+        r"expected",
+        "Zig has no C-style `for (init; condition; step)` loop: `for` iterates over slices and ranges, and "
+        "gives each element through a capture",
+        "iterate over the slice and capture each element",
+    ),
+    Mistake(
         "missing_try",
         _line_rule(
             r"^(\s*)try (\w[\w.]*\.(?:append|appendSlice|put|push|add|stock|print)\()",

@@ -47,7 +47,7 @@ from zigtune.validation.zig_syntax import view_source
 FAMILY = "variant"
 
 #: Variants tried per program (``run``) and per test file (``test``).
-VARIANTS_PER_PROGRAM = {"run": 3, "test": 2}
+VARIANTS_PER_PROGRAM = {"run": 2, "test": 1}
 #: Share of a program's mutation sites changed in one variant.
 MUTATED_SHARE = 0.5
 
