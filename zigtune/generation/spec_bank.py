@@ -544,9 +544,191 @@ def error_tasks() -> Iterator[SpecTask]:
         yield SpecTask(f"error_union/{name}", section, spec, solution, tests)
 
 
+# -- byte-string scans and slice transforms (expected values computed here) ---------------------------------------
+
+TEXTS = ("Hello, World 42", "", "zig", "AAbbbCC  d", "2024-12-07 ok!", "mississippi")
+
+
+@dataclass(frozen=True)
+class TextScan:
+    name: str
+    spec: str
+    returns: str
+    body: str
+    model: Callable[[str], object]
+    section: str = "for"
+
+
+def _longest_same_run(text: str) -> int:
+    best = current = 0
+    previous = None
+    for c in text:
+        current = current + 1 if c == previous else 1
+        previous = c
+        best = max(best, current)
+    return best
+
+
+def _first_repeated(text: str) -> int | None:
+    seen: set[str] = set()
+    for i, c in enumerate(text):
+        if c in seen:
+            return i
+        seen.add(c)
+    return None
+
+
+TEXT_SCANS = (
+    TextScan(
+        "countUpper",
+        "`countUpper(bytes)`: how many of the `bytes` are ASCII uppercase letters (`std.ascii.isUpper`).",
+        "usize",
+        "    var n: usize = 0;\n    for (bytes) |c| {\n        if (std.ascii.isUpper(c)) n += 1;\n    }\n    return n;\n",
+        lambda t: sum(1 for c in t if "A" <= c <= "Z"),
+    ),
+    TextScan(
+        "digitTotal",
+        "`digitTotal(bytes)`: the sum of the values of the decimal digits that occur in `bytes` (other bytes ignored).",
+        "u32",
+        "    var total: u32 = 0;\n    for (bytes) |c| {\n        if (c >= '0' and c <= '9') total += c - '0';\n    }\n"
+        "    return total;\n",
+        lambda t: sum(int(c) for c in t if c.isdigit()),
+    ),
+    TextScan(
+        "longestSameRun",
+        '`longestSameRun(bytes)`: the length of the longest run of one repeated byte (`"aabccc"` gives 3; 0 for '
+        "an empty string).",
+        "usize",
+        "    var best: usize = 0;\n    var run: usize = 0;\n    for (bytes, 0..) |c, i| {\n"
+        "        run = if (i > 0 and bytes[i - 1] == c) run + 1 else 1;\n        best = @max(best, run);\n    }\n"
+        "    return best;\n",
+        _longest_same_run,
+    ),
+    TextScan(
+        "firstRepeatIndex",
+        "`firstRepeatIndex(bytes)`: the index of the first byte that already occurred earlier in `bytes`, or "
+        "`null`. Remember the bytes seen in a `[256]bool` array.",
+        "?usize",
+        "    var seen = [_]bool{false} ** 256;\n    for (bytes, 0..) |c, i| {\n        if (seen[c]) return i;\n"
+        "        seen[c] = true;\n    }\n    return null;\n",
+        _first_repeated,
+        "Arrays",
+    ),
+    TextScan(
+        "isLowerWord",
+        "`isLowerWord(bytes)`: `true` when `bytes` is not empty and every byte is an ASCII lowercase letter.",
+        "bool",
+        "    if (bytes.len == 0) return false;\n    for (bytes) |c| {\n        if (c < 'a' or c > 'z') return false;\n"
+        "    }\n    return true;\n",
+        lambda t: bool(t) and all("a" <= c <= "z" for c in t),
+    ),
+)
+
+
+def _zig_string(text: str) -> str:
+    return '"' + text.replace("\\\\", "\\\\\\\\").replace('"', '\\\\"') + '"'
+
+
+def text_scans() -> Iterator[SpecTask]:
+    for scan in TEXT_SCANS:
+        checks = []
+        for text in TEXTS:
+            call = f"{scan.name}({_zig_string(text)})"
+            expected = scan.model(text)
+            if scan.returns == "bool":
+                checks.append(f"    try std.testing.expect({'' if expected else '!'}{call});")
+            else:
+                checks.append(f"    try std.testing.expectEqual({_expect(expected, scan.returns)}, {call});")
+        solution = (
+            f'const std = @import("std");\n\npub fn {scan.name}(bytes: []const u8) {scan.returns} {{\n{scan.body}}}\n'
+        )
+        tests = f'test "{scan.name}" {{\n' + "\n".join(checks) + "\n}\n"
+        yield SpecTask(f"text_scan/{scan.name}", scan.section, f"Implement {scan.spec}", solution, tests)
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    spec: str
+    body: str
+    model: Callable[[list[int]], list[int]]
+    section: str = "Slices"
+
+
+TRANSFORMS = (
+    Transform(
+        "prefixSums",
+        "`prefixSums(allocator, items)`: a new slice (the caller frees it) whose element `i` is the sum of "
+        "`items[0..i + 1]`.",
+        "    const out = try allocator.alloc(i64, items.len);\n    var running: i64 = 0;\n"
+        "    for (items, out) |x, *slot| {\n        running += x;\n        slot.* = running;\n    }\n    return out;\n",
+        lambda xs: [sum(xs[: i + 1]) for i in range(len(xs))],
+    ),
+    Transform(
+        "keepEven",
+        "`keepEven(allocator, items)`: the even elements of `items` in order, collected in a "
+        "`std.ArrayList(i64)` and returned with `toOwnedSlice()` (the caller frees it).",
+        "    var kept = std.ArrayList(i64).init(allocator);\n    errdefer kept.deinit();\n    for (items) |x| {\n"
+        "        if (@mod(x, 2) == 0) try kept.append(x);\n    }\n    return kept.toOwnedSlice();\n",
+        lambda xs: [x for x in xs if x % 2 == 0],
+    ),
+    Transform(
+        "dropAdjacentRepeats",
+        "`dropAdjacentRepeats(allocator, items)`: a copy of `items` in which each run of equal neighbours is "
+        "kept once (`[1, 1, 2, 1]` gives `[1, 2, 1]`); the caller frees it.",
+        "    var kept = std.ArrayList(i64).init(allocator);\n    errdefer kept.deinit();\n"
+        "    for (items, 0..) |x, i| {\n        if (i == 0 or items[i - 1] != x) try kept.append(x);\n    }\n"
+        "    return kept.toOwnedSlice();\n",
+        lambda xs: [x for i, x in enumerate(xs) if i == 0 or xs[i - 1] != x],
+    ),
+    Transform(
+        "runningMax",
+        "`runningMax(allocator, items)`: a new slice whose element `i` is the largest of `items[0..i + 1]`.",
+        "    const out = try allocator.alloc(i64, items.len);\n    for (items, 0..) |x, i| {\n"
+        "        out[i] = if (i == 0) x else @max(out[i - 1], x);\n    }\n    return out;\n",
+        lambda xs: [max(xs[: i + 1]) for i in range(len(xs))],
+    ),
+    Transform(
+        "differences",
+        "`differences(allocator, items)`: the differences of neighbours, `items[i + 1] - items[i]`, in a new "
+        "slice one shorter than `items` (empty for fewer than two elements).",
+        "    if (items.len < 2) return allocator.alloc(i64, 0);\n    const out = try allocator.alloc(i64, items.len - 1);\n"
+        "    for (out, 0..) |*slot, i| slot.* = items[i + 1] - items[i];\n    return out;\n",
+        lambda xs: [b - a for a, b in pairwise(xs)],
+    ),
+)
+
+TRANSFORM_SAMPLES = ([4, -2, 7, 7, 0, 10, -3], [], [5], [2, 2, 2, 8, 1, 1])
+
+
+def transforms() -> Iterator[SpecTask]:
+    for t in TRANSFORMS:
+        checks = []
+        for values in TRANSFORM_SAMPLES:
+            checks.append(
+                f"    {{\n        const got = try {t.name}(std.testing.allocator, {_slice(values, 'i64')});\n"
+                f"        defer std.testing.allocator.free(got);\n"
+                f"        try std.testing.expectEqualSlices(i64, {_slice(t.model(values), 'i64')}, got);\n    }}"
+            )
+        solution = (
+            'const std = @import("std");\n\n'
+            f"pub fn {t.name}(allocator: std.mem.Allocator, items: []const i64) ![]i64 {{\n{t.body}}}\n"
+        )
+        tests = f'test "{t.name}" {{\n' + "\n".join(checks) + "\n}\n"
+        yield SpecTask(f"slice_transform/{t.name}", t.section, f"Implement {t.spec}", solution, tests)
+
+
 def all_tasks() -> list[SpecTask]:
     """Every task of every family, in a fixed order."""
     from zigtune.generation.spec_bank_extra import extra_tasks
     from zigtune.generation.spec_bank_more import more_tasks
 
-    return [*reductions(), *integer_loops(), *error_tasks(), *more_tasks(), *extra_tasks()]
+    return [
+        *reductions(),
+        *integer_loops(),
+        *error_tasks(),
+        *text_scans(),
+        *transforms(),
+        *more_tasks(),
+        *extra_tasks(),
+    ]
