@@ -2,8 +2,9 @@
 
 The rules are the mistakes measured on Qwen2.5-Coder base models (issue 25): ``if a > b {`` without
 parentheses, ``var count = 0;`` (a ``comptime_int`` variable), assigning to a parameter, C-style
-``for (var i = 0; ...)``, a call that can fail without ``try``, a list declared ``const`` and then
-changed, an integer of a wider type used where a narrower one is needed without ``@intCast``.
+``for (var i = 0; ...)``, ``assert`` used without importing it, a call that can fail without ``try``, a
+list declared ``const`` and then changed, a wider integer used where a narrower one is needed without
+``@intCast``.
 
 Each rule rewrites one line of a solution that passed its tests (:mod:`.spec_tasks`). A pair is kept
 only when the real compiler rejects the rewritten file with the rule's own message (so the stated
@@ -133,6 +134,14 @@ MISTAKES = (
         "iterate over the slice and capture each element",
     ),
     Mistake(
+        "assert_not_imported",
+        _line_rule(r"\bstd\.debug\.assert\(", lambda m: "assert("),
+        r"use of undeclared identifier 'assert'",
+        "`assert` is neither a keyword nor a builtin in Zig: it is the function `std.debug.assert`, and a file "
+        "sees it only through `std` or an alias it declares",
+        "call it through `std` (or declare `const assert = std.debug.assert;` at the top of the file)",
+    ),
+    Mistake(
         "missing_try",
         _line_rule(
             r"^(\s*)try (\w[\w.]*\.(?:append|appendSlice|put|push|add|stock|print)\()",
@@ -206,16 +215,14 @@ async def mistake_repair_pairs(
     """Pairs from the kept spec tasks and ``rules``; see the module docstring."""
     result = FamilyResult(FAMILY)
     tried: list[tuple[SpecTask, Row, Mistake, str, int]] = []
-    for number, (task, row) in enumerate(kept):
-        applied = 0
-        # rotate the rules so that every rule gets tasks, not only the first that applies
-        turn = number % len(rules)
-        for mistake in [*rules[turn:], *rules[:turn]]:
-            if applied == max_per_task:
-                break
-            if changed := mistake.apply(task.solution):
-                tried.append((task, row, mistake, changed[0], changed[1]))
-                applied += 1
+    used = dict.fromkeys((rule.name for rule in rules), 0)
+    for task, row in kept:
+        # the rules used least so far first, so that rare mistakes are not crowded out by common ones
+        applicable = [(rule, changed) for rule in rules if (changed := rule.apply(task.solution))]
+        applicable.sort(key=lambda pair: used[pair[0].name])
+        for mistake, changed in applicable[:max_per_task]:
+            used[mistake.name] += 1
+            tried.append((task, row, mistake, changed[0], changed[1]))
     results = await check([job(_file_of(task, broken)) for task, _, _, broken, _ in tried])
     for task, row, mistake, broken, index in tried:
         ran = results[job(_file_of(task, broken))]

@@ -616,6 +616,7 @@ pub const Playlist = struct {
     }
 
     pub fn removeAt(self: *Playlist, index: usize) u32 {
+        std.debug.assert(index < self.songs.items.len);
         return self.songs.orderedRemove(index);
     }
 

@@ -85,6 +85,7 @@ pub const Histogram = struct {
     limit: u32,
 
     pub fn init(allocator: std.mem.Allocator, bins: usize, limit: u32) !Histogram {
+        std.debug.assert(bins >= 1 and limit >= bins);
         const counts = try allocator.alloc(u32, bins);
         @memset(counts, 0);
         return .{ .allocator = allocator, .counts = counts, .limit = limit };
@@ -319,6 +320,7 @@ pub const RingLog = struct {
     stored: usize = 0,
 
     pub fn init(allocator: std.mem.Allocator, capacity: usize) !RingLog {
+        std.debug.assert(capacity >= 1);
         return .{ .allocator = allocator, .slots = try allocator.alloc(i32, capacity) };
     }
 
@@ -841,6 +843,7 @@ pub const Matrix = struct {
     grid: [][]f64,
 
     pub fn init(allocator: std.mem.Allocator, rows: usize, cols: usize) !Matrix {
+        std.debug.assert(rows > 0 and cols > 0);
         const grid = try allocator.alloc([]f64, rows);
         errdefer allocator.free(grid);
         var done: usize = 0;
