@@ -23,8 +23,9 @@ from zigtune.generation.execution import CheckedProgram, Checker, checked_progra
 from zigtune.generation.implement_tests import fails_at_placeholder, functions, stub
 from zigtune.generation.migration_repair import migration_repair_pairs
 from zigtune.generation.migrations import MigrationRule
+from zigtune.generation.offline import reference_pairs
 from zigtune.generation.pairs import QA_PAIRS_SCHEMA
-from zigtune.generation.variants import mutate, mutation_sites
+from zigtune.generation.variants import mutate, mutation_sites, variant_pairs
 from zigtune.generation.version import GENERATION_DIR, OFFLINE_EXTRA_SOURCES, OFFLINE_VERSION, offline_version
 from zigtune.storage.cache import ContentCache
 from zigtune.validation.checking import CheckStats
@@ -235,7 +236,7 @@ def test_the_generation_stage_runs_every_family_and_says_how_pairs_were_checked(
     assert meta["generator"] == "docs"
     by_family = meta["offline_pairs_by_family"]
     assert {name: n for name, n in by_family.items() if n} == dict(pairs.group_by("family").len().iter_rows())
-    for name in ("reference_example", "failure_explanation", "migration_repair", "predict_output", "variant"):
+    for name in ("reference_example", "migration_repair", "predict_output", "variant", "spec_to_code"):
         assert by_family[name] > 0, name
     assert by_family["implement_tests"] == 2 and by_family["concept"] == 4
     # The Zig checks report progress in the run's log (done/total, rate, ETA).
@@ -269,8 +270,16 @@ def test_reference_pairs_use_what_running_printed(materialized) -> None:
     assert sums["behaviour_check"] == "tests" and sums["expected_output"] is None
 
 
-def test_failures_are_kept_only_when_reproduced_and_quote_this_compiler(materialized) -> None:
-    failures = family(materialized, "failure_explanation")
+def test_failures_without_a_fix_are_dropped_by_default_and_quote_this_compiler_when_asked(
+    materialized, programs
+) -> None:
+    assert family(materialized, "failure_explanation").height == 0  # the reference shows no fix: dropped
+    assert materialized["metadata"]["offline_dropped_by_family"]["failure_explanation"] == {
+        "no_fix_shown": 1,
+        "not_reproduced": 1,
+    }
+    _, kept = reference_pairs(programs, failures_without_fix=True)
+    failures = pl.DataFrame(kept.rows, schema=QA_PAIRS_SCHEMA)
     assert failures["example_name"].to_list() == ["constant.zig"]  # mislabelled.zig compiles: dropped
     answer = failures["response"][0]
     assert answer.startswith("It does not compile. The compiler reports `error: cannot assign to constant` at line 3")
@@ -329,7 +338,7 @@ def test_migration_rules_that_do_not_break_the_code_are_dropped(materialized, pr
 def test_predicted_outputs_are_what_an_uncached_run_prints(materialized) -> None:
     predicted = pl.concat([family(materialized, "predict_output"), family(materialized, "variant")])
     outputs = predicted.filter(pl.col("instruction").str.starts_with("What does this Zig 0.14 program print"))
-    assert outputs.height >= 3
+    assert outputs.height >= 1  # variants are capped (8% of pairs): few on this small docs file
     outputs = outputs.head(3)
 
     async def uncached(check: Checker):
@@ -419,10 +428,15 @@ def test_variants_change_constants_and_strings_deterministically() -> None:
     assert mutate("const x = y;\n", "seed") is None
 
 
-def test_variant_pairs_carry_new_behaviour(materialized) -> None:
-    variants = family(materialized, "variant")
-    programs = variants.filter(pl.col("kind") == "code")
-    assert programs.height >= 2
+def test_variant_pairs_carry_new_behaviour(materialized, programs) -> None:
+    # the family itself, before the generator caps its share of the dataset
+    result = run_with_checker(
+        materialized["cache"], materialized["sandbox"], lambda check: variant_pairs(programs, check)
+    )
+    variants = pl.DataFrame(result.rows, schema=QA_PAIRS_SCHEMA)
+    assert family(materialized, "variant").height <= variants.height
+    programs = variants.filter(pl.col("instruction").str.starts_with("Change this"))
+    assert programs.height >= 1  # two variants a program on this small file
     for row in programs.iter_rows(named=True):
         assert row["instruction"].startswith("Change this Zig 0.14 program so that it prints exactly:")
         assert PROGRAM in row["instruction"] and row["expected_output"] != "total 18 of items\n"

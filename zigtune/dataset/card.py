@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from zigtune.dataset.build import UNCHECKED_VERDICTS, DatasetBuild
-from zigtune.dataset.families import family_examples, family_verdicts, family_yield
+from zigtune.dataset.families import family_examples, family_shares, family_verdicts, family_yield
 from zigtune.dataset.splitting import SPLITS, TRAIN
 from zigtune.metadata import markdown_table
 
@@ -261,6 +261,10 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         "`code`: the answer's Zig code was compiled and run; `api_names`: the Zig API names in its prose "
         f"were looked up by the compiler. Checked, unchecked and rejected pairs: {funnel.validated} passed, "
         f"{funnel.rejected} rejected, {funnel.unchecked} unchecked ({funnel.unchecked_kept} of them kept).\n",
+        "## Families in train\n",
+        "Each family's pairs in the train split, their share, where they come from and how Zig 0.14 "
+        "confirmed them when they were made.\n",
+        markdown_table(family_shares(build.split(TRAIN))) + "\n",
         "## Task families\n",
         "What kind of task each pair is (`family`), how many each family gave at each stage, and how the "
         "pairs in the dataset were checked when they were made: `checked`, by running Zig 0.14; "

@@ -15,6 +15,36 @@ BEHAVIOUR = ("tests", "output")
 
 EXAMPLE_CHARS = 700
 
+#: Where each family's pairs come from (their provenance and licence), for the dataset card.
+PROVENANCE = {
+    "reference_example": "the Zig 0.14.0 language reference's examples (MIT)",
+    "failure_explanation": "the reference's failing examples (MIT)",
+    "migration_repair": "reference examples rewritten in an older release's API by a rule",
+    "predict_output": "reference examples and what running them printed here",
+    "implement_tests": "reference test files with one function stubbed",
+    "variant": "reference examples with constants and words changed (capped share)",
+    "concept": "the reference's sections, their prose and code",
+    "spec_to_code": "zigtune's own task templates (`generation/spec_bank*.py`), about the reference's sections",
+    "mistake_repair": "spec_to_code solutions with one mistake base models make put in by a rule",
+    "stdlib_function": "Zig 0.14.0's standard library in the `ziglang` wheel (`lib/std`, MIT; file:line per pair)",
+    "llm": "an LLM's answers about the reference's sections",
+}
+
+#: How each family's claim was confirmed with Zig 0.14 when it was made.
+CHECKED_BY = {
+    "reference_example": "the example ran here; an exe's output is what it printed",
+    "failure_explanation": "the failure was reproduced; the message quoted is this compiler's",
+    "migration_repair": "the old form fails with the rule's message; the fix passes",
+    "predict_output": "the answer is what the run printed or reported",
+    "implement_tests": "the answer passes the file's tests; the stub fails at its placeholder",
+    "variant": "the new output/report is the variant's run; a failing variant's fix is the program that passed",
+    "concept": "every code block compiled or ran",
+    "spec_to_code": "the solution passes hidden tests; the stub fails them at its placeholder",
+    "mistake_repair": "the mistake fails to compile with the rule's message; the fix passes the hidden tests",
+    "stdlib_function": "std's own tests for the function pass with it in a standalone file",
+    "llm": "validation stage only",
+}
+
 
 def _family(frame: pl.DataFrame) -> pl.Expr:
     return pl.col("family") if "family" in frame.columns else pl.col("generator").alias("family")
@@ -86,3 +116,15 @@ def family_examples(rows: pl.DataFrame, per_family: int = 2) -> str:
                 f"~~~~text\nUSER: {turns.get('user', '')}\n\nASSISTANT: {turns.get('assistant', '')}\n~~~~\n"
             )
     return "\n".join(blocks)
+
+
+def family_shares(train: pl.DataFrame) -> pl.DataFrame:
+    """Per family of the train split: pairs, share of train, provenance, and how its pairs were checked."""
+    if train.is_empty():
+        return pl.DataFrame(schema={"family": pl.Utf8, "pairs": pl.UInt32})
+    counts = train.select(_family(train)).group_by("family").len("pairs").sort("pairs", descending=True)
+    return counts.with_columns(
+        share=(pl.col("pairs") / train.height).round(3),
+        provenance=pl.col("family").replace_strict(PROVENANCE, default="–"),
+        checked_by=pl.col("family").replace_strict(CHECKED_BY, default="–"),
+    )

@@ -47,7 +47,7 @@ from zigtune.validation.zig_syntax import view_source
 FAMILY = "variant"
 
 #: Variants tried per program (``run``) and per test file (``test``).
-VARIANTS_PER_PROGRAM = {"run": 12, "test": 6}
+VARIANTS_PER_PROGRAM = {"run": 2, "test": 1}
 #: Share of a program's mutation sites changed in one variant.
 MUTATED_SHARE = 0.5
 
@@ -81,14 +81,28 @@ _STRING_PART = re.compile(r"\\.|\{[^{}]*\}|[A-Za-z]{3,}")
 def mutation_sites(code: str) -> list[Site]:
     """Where a variant may change ``code``: integer literals and words inside string literals."""
     view = view_source(code)
-    sites = [Site(m.start(), m.end(), m.group(), "integer") for m in _INTEGER.finditer(view.masked)]
+    sites = [
+        Site(m.start(), m.end(), m.group(), "integer")
+        for m in _INTEGER.finditer(view.masked)
+        if not _commented_line(code, m.start())
+    ]
     for start, end in view.strings:
-        if _NAME_STRING.search(code, 0, start):
-            continue  # a name (a test's, an import's, a field's), not text
+        if _NAME_STRING.search(code, 0, start) or (start > 0 and code[start - 1] == "@"):
+            continue  # a name (a test's, an import's, a field's, an @"identifier"), not text
+        if _commented_line(code, start):
+            continue
         for part in _STRING_PART.finditer(code, start + 1, end - 1):
             if part.group()[0].isalpha():
                 sites.append(Site(part.start(), part.end(), part.group(), "word"))
     return sorted(sites, key=lambda site: site.start)
+
+
+def _commented_line(code: str, position: int) -> bool:
+    """Is there a ``//`` comment on the line of ``position``? Its words may describe the value (``// 0``),
+    and a changed value would make the comment lie, so such lines are left alone."""
+    end = code.find("\n", position)
+    line = code[code.rfind("\n", 0, position) + 1 : end if end != -1 else len(code)]
+    return "//" in line
 
 
 def _new_integer(text: str, rng: random.Random) -> str:
@@ -135,6 +149,55 @@ def change_pair(program: Program, variant: str, before: Printed, after: Printed)
     )
 
 
+def _changed_lines(before: str, after: str) -> list[tuple[int, str, str]]:
+    return [
+        (number, old, new)
+        for number, (old, new) in enumerate(zip(before.split("\n"), after.split("\n"), strict=False), start=1)
+        if old != new
+    ]
+
+
+def broken_variant_pair(program: Program, variant: str, verdict: Verdict, transcript: str) -> Row | None:
+    """ "Why does this fail, and how do I fix it?" for a variant that no longer builds or now panics.
+
+    The answer names the cause (the compiler's or the runtime's message, and the changed lines where it
+    points), and shows the fix: the changed lines as they were, and the program that passed here. ``None``
+    without a message to quote.
+    """
+    expect = _EXPECT[verdict]
+    row = failure_pair(
+        {**program.example(), "code": variant, "expect": expect}, transcript, None, checked=True, family=FAMILY
+    )
+    if row is None:
+        return None
+    changes = _changed_lines(program.code, variant)
+    if not changes:
+        return None
+    own = "|".join(re.escape(name) for name in {program.name, "main.zig"})
+    pointed = {int(n) for n in re.findall(rf"(?:^|[\s/])(?:{own}):(\d+):\d+", transcript, re.MULTILINE)}
+    causes = [change for change in changes if change[0] in pointed] or changes[:4]
+    shown = "\n".join(f"- line {number}: `{new.strip()}` (it was `{old.strip()}`)" for number, old, new in causes)
+    where = (
+        "the line the message points at, changed by this version"
+        if pointed & {c[0] for c in causes}
+        else ("one of the values this version changed")
+    )
+    response = (
+        f"{row['response']}\n\nThe cause is {where}:\n{shown}\n\n"
+        "Fix: restore what that line had. The program as it was builds and runs cleanly under Zig 0.14:"
+        f"\n\n```zig\n{program.code}```"
+    )
+    return program.pair(
+        instruction=f"This Zig 0.14 code fails. Why, and how do I fix it?\n\n```zig\n{variant}```",
+        response=response,
+        kind="code",
+        family=FAMILY,
+        behaviour_check="error",
+        check_code=variant,
+        check_verdict=verdict.value,
+    )
+
+
 def candidates(programs: Sequence[CheckedProgram]) -> tuple[list[tuple[CheckedProgram, str]], int]:
     """The variants to try, in a fixed order, and how many passing programs had nothing to change."""
     tried: list[tuple[CheckedProgram, str]] = []
@@ -168,14 +231,7 @@ async def variant_pairs(programs: Sequence[CheckedProgram], check: Checker) -> F
         ran = results[program.job(variant)]
         failed = ran.verdict is Verdict.COMPILE_ERROR or (mode == "run" and ran.verdict is Verdict.RUNTIME_ERROR)
         if failed:
-            row = failure_pair(
-                {**program.example(), "code": variant, "expect": _EXPECT[ran.verdict]},
-                clean_paths(ran.stderr),
-                None,
-                checked=True,
-                family=FAMILY,
-                verdict=ran.verdict.value,
-            )
+            row = broken_variant_pair(program, variant, ran.verdict, clean_paths(ran.stderr))
             if row is None:
                 result.reject(program, "no_error_text", variant)
             else:
