@@ -25,9 +25,10 @@ STAGE=${STAGE:-/root/zigtune-real}
 MODEL_FILE=${MODEL_FILE:-$STAGE/model-name}
 # What the GPU machine (torch 2.11, transformers 5.17, accelerate, no TRL/datasets/gguf) needs, pinned to the
 # versions the CPU tests run with (its own transformers is kept: 5.25 would need a newer huggingface_hub);
-# pandas/pyarrow come with datasets; pydantic with zigtune's settings.
-WHEELS=(trl==1.16.0 peft==0.21.2 datasets==5.2.0 gguf==0.19.0 pyarrow==26.0.1
-        pandas==3.1.1 python-dateutil==4.0.0 tzdata==2026.6 dill==0.4.1 multiprocess==0.70.19 xxhash==4.1.0
+# pydantic comes with zigtune's settings.
+# pyarrow and pandas are the machine's own (pyarrow 25.0.1, pandas 3.0.6): a second pyarrow on the path makes
+# datasets fail to pickle (MonthDayNano).
+WHEELS=(trl==1.16.0 peft==0.21.2 datasets==5.2.0 gguf==0.19.0 python-dateutil==4.0.0 tzdata==2026.6 dill==0.4.1 multiprocess==0.70.19 xxhash==4.1.0
         fsspec==2026.9.0 pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5)
 PLATFORMS=(manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_27_x86_64
            manylinux_2_28_x86_64 manylinux_2_34_x86_64 manylinux1_x86_64)
