@@ -314,7 +314,7 @@ TOKENIZER_DIR_ENV = "ZIGTUNE_QWEN25_TOKENIZER_DIR"
 
 
 def default_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "zigtune-qwen25-tokenizer"
+    return Path(tempfile.gettempdir()) / f"zigtune-qwen25-tokenizer-{os.getuid()}"  # per user: /tmp is shared
 
 
 def qwen25_tokenizer() -> Any:

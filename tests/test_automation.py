@@ -131,11 +131,11 @@ def test_docs_change_regenerates_only_what_changed(pipeline, llm: OpenAIServer, 
         assert len(new_calls) == 1 and EDIT in new_calls[0].prompt
         generation = ticks.metadata("qa_pairs")
         assert generation["llm_calls_made"] == 1 and generation["llm_calls_cached"] > 300
-        # The edited section's program, nothing else, compiled once: by generation, which checks the LLM's
-        # code before it emits it; validation finds the verdict in the shared cache.
+        # The edited section's program, nothing else, compiled once by generation (which checks the LLM's code
+        # before it emits it) and once by validation, which checks again with its own cache.
         assert generation["code_checks_compiled"] == 1, generation
         validation = ticks.metadata("validated_pairs")
-        assert validation["compiled"] == 0 and validation["cached"] >= 1, validation
+        assert validation["compiled"] == 1, validation
         dataset_after = dataset_files(data_dir)
         assert dataset_after != dataset_before
         assert b"prints 42" in dataset_after["train.jsonl"] + dataset_after["eval.jsonl"]

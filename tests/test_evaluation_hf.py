@@ -65,7 +65,8 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     frame = pl.read_parquet(data_dir / "assets" / "model_evaluation.parquet")
     suites = load_suites([str(HAND_SUITE), "eval_split"], _split(dataset_files, "eval")).suites
     tasks = frame.select("suite", "task_id").n_unique()
-    assert tasks == sum(len(suite.tasks) for suite in suites) == 6  # 3 hand-written, 3 from the eval split, verified
+    expected = sum(len(suite.tasks) for suite in suites)
+    assert tasks == expected >= 4  # 3 hand-written and the eval split's tasks (test tasks only), verified
     assert frame.height == 2 * tasks and frame.filter(pl.col("role") == BASE).height == tasks
     stamped = frame.select("model", "adapter", "backend", "temperature", "max_new_tokens", "zig_version", "engine")
     assert set(stamped.filter(frame["role"] == FINE_TUNED).iter_rows()) == {
@@ -76,7 +77,7 @@ def test_base_and_adapter_are_evaluated_end_to_end(
     assert frame.filter(pl.col("finish_reason") == "length").height > 0  # 24 random tokens rarely hit <|im_end|>
     # The worker's lines reached the run's log through Pipes.
     assert any(message.startswith("base: ") and "new tokens" in message for message in logs)
-    assert any(message.startswith("fine_tuned: generating: 6/6 prompts (100%)") for message in logs)
+    assert any(message.startswith(f"fine_tuned: generating: {tasks}/{tasks} prompts (100%)") for message in logs)
 
     metadata = result.asset_materializations_for_node("model_evaluation")[0].metadata
     for key in ("report", "per_category", "chart", "per_task", "sample_failures", "decoding", "generation"):

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from tests.llm_runs import generate, sections
 from tests.old_zig_model import PROGRAMS, respond
@@ -27,8 +25,6 @@ from zigtune.generation.llm import GenerationSettings
 from zigtune.generation.pairs import classify_kind, pairs_frame, rejects_frame
 from zigtune.resources.zig import LocalSandbox, ZigEngine
 from zigtune.storage.cache import ContentCache
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 
 PYTHON_ONLY = "In Python you would write:\n\n```python\nwith open(path) as f:\n    data = f.read()\n```"
 
@@ -47,7 +43,6 @@ def test_an_answer_whose_only_code_is_python_is_not_a_code_pair(tmp_path: Path) 
         server.close()
 
 
-@needs_root
 def test_the_card_counts_repair_rounds_and_checked_llm_pairs(tmp_path: Path, zig_sandbox_root: Path) -> None:
     """Three programs, one repair round: one passes at once, one is fixed in round 1, one never (5 compiles)."""
     names = {"enum_from_int", "wrong_sum", "already_modern"}

@@ -7,13 +7,11 @@ The compiled tests use a few tasks each (a handful of compiles); the whole bank 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 
 from zigtune.evaluation.contamination import mark_seen
 from zigtune.evaluation.suite import load_suite
@@ -30,7 +28,6 @@ from zigtune.validation.code_extraction import extract_zig_code
 from zigtune.validation.sandbox import LocalZigEngine
 
 SUITE = Path(__file__).resolve().parent.parent / "zigtune" / "evaluation" / "suites" / "zigtune_core.jsonl"
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local Zig sandbox needs root")
 
 
 def sections(*titles: str) -> pl.DataFrame:
@@ -98,7 +95,6 @@ def test_stubs_keep_the_api_and_lose_the_behaviour() -> None:
     assert "_ = T;" not in stub_file("pub fn f(comptime T: type, x: T) T {\n    return x;\n}\n")
 
 
-@needs_root
 def test_only_tasks_whose_solution_passes_and_whose_stub_fails_are_kept(zig_sandbox_root: Path) -> None:
     result, kept = run(
         zig_sandbox_root, lambda check: spec_task_pairs(sections("Errors"), check, [GOOD, WRONG, UNCALLED])
@@ -113,7 +109,6 @@ def test_only_tasks_whose_solution_passes_and_whose_stub_fails_are_kept(zig_sand
     assert dict(missing.dropped) == {"no_section": 1}
 
 
-@needs_root
 def test_mistake_pairs_name_the_cause_and_show_the_fix_that_passes(zig_sandbox_root: Path) -> None:
     task = SpecTask(
         "test/digits",
@@ -146,7 +141,6 @@ def test_mistake_pairs_name_the_cause_and_show_the_fix_that_passes(zig_sandbox_r
         assert "Function parameters are constants" in untyped[0]["response"]
 
 
-@needs_root
 def test_std_functions_pass_std_own_tests_standalone_with_provenance(zig_sandbox_root: Path) -> None:
     result = run(zig_sandbox_root, lambda check: stdlib_pairs(sections("Zig Standard Library"), check, limit=6))
     assert LICENCE == "MIT"
