@@ -141,6 +141,51 @@ def test_mistake_pairs_name_the_cause_and_show_the_fix_that_passes(zig_sandbox_r
         assert "Function parameters are constants" in untyped[0]["response"]
 
 
+def test_the_rules_for_the_fine_tuned_models_mistakes_are_each_confirmed_by_the_compiler(
+    zig_sandbox_root: Path,
+) -> None:
+    """Each rule added from the fine-tuned 1.5B's failures breaks one line of a passing solution, and the
+    compiler rejects it with that rule's message (a pair per rule, none dropped)."""
+    solution = (
+        'const std = @import("std");\n\n'
+        "pub fn score(words: []const []const u8, key: []const u8, total: i32, parts: i32) i32 {\n"
+        "    var hits: i32 = 0;\n"
+        "    for (words, 0..) |word, i| {\n"
+        "        if (std.mem.eql(u8, word, key)) hits += @as(i32, @intCast(i)) * 2;\n"
+        "    }\n"
+        "    const share = @divTrunc(total, parts);\n"
+        "    return hits + share + @rem(total, parts);\n"
+        "}\n"
+    )
+    tests = (
+        'test "score" {\n'
+        '    const words = [_][]const u8{ "a", "b", "a" };\n'
+        '    try std.testing.expectEqual(@as(i32, 4 + -3 + -1), score(&words, "a", -7, 2));\n'
+        '    try std.testing.expectEqual(@as(i32, 0 + 3 + 0), score(&words, "z", 9, 3));\n'
+        "}\n"
+    )
+    task = SpecTask("test/score", "for", "`score(words, key, total, parts)`.", solution, tests)
+    _, kept = run(zig_sandbox_root, lambda check: spec_task_pairs(sections("for"), check, [task]))
+    assert len(kept) == 1
+    added = [rule for rule in MISTAKES if rule.name in NEW_RULES]
+    assert {rule.name for rule in added} == NEW_RULES
+    repaired = run(zig_sandbox_root, lambda check: mistake_repair_pairs(kept, check, added, max_per_task=len(added)))
+    assert not repaired.dropped, repaired.dropped
+    assert {row["example_name"].split(":")[1] for row in repaired.rows} == NEW_RULES
+    for row in repaired.rows:
+        assert extract_zig_code(row["response"]) == solution
+
+
+NEW_RULES = {
+    "signed_division",
+    "signed_remainder",
+    "string_equality",
+    "index_capture_without_range",
+    "var_never_mutated",
+    "int_cast_without_result_type",
+}
+
+
 def test_std_functions_pass_std_own_tests_standalone_with_provenance(zig_sandbox_root: Path) -> None:
     result = run(zig_sandbox_root, lambda check: stdlib_pairs(sections("Zig Standard Library"), check, limit=6))
     assert LICENCE == "MIT"

@@ -4,7 +4,9 @@ The rules are the mistakes measured on Qwen2.5-Coder base models (issue 25): ``i
 parentheses, ``var count = 0;`` (a ``comptime_int`` variable), assigning to a parameter, C-style
 ``for (var i = 0; ...)``, ``assert`` used without importing it, a call that can fail without ``try``, a
 list declared ``const`` and then changed, a wider integer used where a narrower one is needed without
-``@intCast``.
+``@intCast``; and those the fine-tuned 1.5B still made (``benchmarks/results/coder-1.5b``): ``/`` and ``%`` on
+signed integers, ``==`` on strings, ``for (items) |x, i|`` without the ``0..`` range, a ``var`` never
+changed, ``@intCast`` with no result type.
 
 Each rule rewrites one line of a solution that passed its tests (:mod:`.spec_tasks`). A pair is kept
 only when the real compiler rejects the rewritten file with the rule's own message (so the stated
@@ -162,6 +164,57 @@ MISTAKES = (
         "The value is declared `const`, but its methods change it (they take `self` as a pointer to a "
         "mutable value), so it must be a `var`",
         "declare it with `var`",
+    ),
+    Mistake(
+        "signed_division",
+        _line_rule(r"@div(?:Trunc|Floor|Exact)\((\w[\w.]*), (\w[\w.]*)\)", lambda m: f"{m.group(1)} / {m.group(2)}"),
+        r"signed integers must use @divTrunc",
+        "Zig does not guess which rounding a division of signed integers should use: `/` is only for unsigned "
+        "integers (and comptime-known values), so a signed run-time division must say how it rounds",
+        "use `@divTrunc` (rounds toward zero, like C), `@divFloor` or `@divExact`",
+    ),
+    Mistake(
+        "signed_remainder",
+        _line_rule(r"@(?:rem|mod)\((\w[\w.]*), (\w[\w.]*)\)", lambda m: f"{m.group(1)} % {m.group(2)}"),
+        r"signed integers and floats must use @rem or @mod",
+        "`%` is only for unsigned integers: with a signed operand the sign of the result is ambiguous, so Zig "
+        "makes the code choose",
+        "use `@rem` (the sign of the dividend) or `@mod` (the sign of the divisor)",
+    ),
+    Mistake(
+        "string_equality",
+        _line_rule(r"std\.mem\.eql\(u8, (\w[\w.\[\]]*), (\w[\w.\[\]]*)\)", lambda m: f"{m.group(1)} == {m.group(2)}"),
+        r"operator == not allowed for type",
+        "A string is a slice (`[]const u8`), and `==` does not compare slices: their contents must be compared "
+        "byte by byte",
+        "compare the contents with `std.mem.eql(u8, a, b)`",
+    ),
+    Mistake(
+        "index_capture_without_range",
+        _line_rule(
+            r"\bfor \(([\w.]+), 0\.\.\) \|(\*?\w+), (\w+)\|",
+            lambda m: f"for ({m.group(1)}) |{m.group(2)}, {m.group(3)}|",
+        ),
+        r"extra capture in for loop",
+        "A `for` loop has exactly one capture per object it iterates; the index is not a free second capture, "
+        "it comes from iterating a range alongside the slice",
+        "iterate the slice and the range `0..` together: `for (items, 0..) |item, i|`",
+    ),
+    Mistake(
+        "var_never_mutated",
+        _line_rule(r"^(\s+)const (\w+)(: [^=]+)? = ", lambda m: f"{m.group(1)}var {m.group(2)}{m.group(3) or ''} = "),
+        r"local variable is never mutated",
+        "Zig rejects a `var` that is never changed: a value that does not change must be declared `const`, so "
+        "the reader knows it stays fixed",
+        "declare it with `const`",
+    ),
+    Mistake(
+        "int_cast_without_result_type",
+        _line_rule(r"@as\((\w+), @intCast\((\w[\w.]*)\)\)", lambda m: f"@intCast({m.group(2)})"),
+        r"@intCast must have a known result type",
+        "`@intCast` takes the integer type to convert to from where its result goes; here nothing fixes that "
+        "type (an operand of arithmetic or a comparison has none)",
+        "name the type with `@as(T, @intCast(x))`",
     ),
     Mistake(
         "missing_int_cast",
