@@ -16,6 +16,13 @@
 #                                                           lora_model's training -> $STAGE/runs/RUN
 #   bash benchmarks/real_model_gpu.sh ask RUN OUT [ROLES] [TRAIN.jsonl]
 #                                                           zigtune_core answered greedily -> OUT/<role>.jsonl
+#   bash benchmarks/real_model_gpu.sh together TGZ JOB ...  several runs at once on one GPU (a 1.5B run uses a
+#                                                           fraction of it); JOB is train:RUN:TRAIN.jsonl or
+#                                                           ask:RUN:TRAIN.jsonl (the fine-tuned model's answers);
+#                                                           logs, training.json and completions of every RUN go
+#                                                           into one TGZ (a transfer may cap the number of files)
+#   bash benchmarks/real_model_gpu.sh piece RUN N OUTDIR    the adapter of RUN as a tar in $PIECE_MIB MiB pieces;
+#                                                           piece N copied to OUTDIR (prints how many there are)
 # Back here: python -m zigtune.evaluation score --suite zigtune_core --completions OUT/base.jsonl [...]
 set -euo pipefail
 
@@ -83,11 +90,55 @@ ask() {
     --label "$(cat "$MODEL_FILE")/$run" ${data:+--train "$data"}
 }
 
+together() {
+  local tgz=$1; shift
+  local results="$STAGE/results" pids=() job kind run data
+  for job in "$@"; do
+    IFS=: read -r kind run data <<<"$job"
+    mkdir -p "$results/$run"
+    case $kind in
+      train) (train "$run" "$data" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/") & ;;
+      ask) (ask "$run" "$results/$run" fine_tuned "$data" >"$results/$run/ask.log" 2>&1) & ;;
+      *) echo "unknown job $job (train:RUN:DATA or ask:RUN:DATA)" >&2; exit 2 ;;
+    esac
+    pids+=("$!:$job")
+  done
+  local status=0 entry
+  for entry in "${pids[@]}"; do
+    if wait "${entry%%:*}"; then echo "done: ${entry#*:}"; else echo "FAILED: ${entry#*:}"; status=1; fi
+  done
+  tar -C "$results" -czf "$tgz" .
+  return $status
+}
+
+piece() {
+  local run=$1 index=$2 out=$3 tarball="$STAGE/runs/$1/adapter.tar"
+  if [ ! -f "$tarball.done" ]; then
+    # float32 tensors (peft keeps LoRA weights in float32) travel as bfloat16, the base model's dtype: half the pieces
+    python3 - "$STAGE/runs/$run/adapter" <<'PY'
+import sys, pathlib, torch
+from safetensors.torch import load_file, save_file
+for path in pathlib.Path(sys.argv[1]).glob("*.safetensors"):
+    tensors = load_file(path)
+    save_file({k: v.to(torch.bfloat16) if v.dtype == torch.float32 else v for k, v in tensors.items()}, path,
+              metadata={"format": "pt"})
+PY
+    tar -C "$STAGE/runs/$run" -cf "$tarball" adapter
+    rm -f "$tarball".p*
+    split -b "${PIECE_MIB}m" -d -a 2 "$tarball" "$tarball.p"
+    sha256sum "$tarball" >"$tarball.done"
+  fi
+  cp "$tarball.p$(printf %02d "$index")" "$out/"
+  echo "$(ls "$tarball".p* | wc -l) pieces; $(cat "$tarball.done")"
+}
+
 case ${1:-} in
   pack) shift; pack "${1:?pack MODEL OUTDIR}" "${2:?pack MODEL OUTDIR}" ;;
   receive) shift; receive "$@" ;;
   setup) setup ;;
   train) shift; train "${1:?train RUN TRAIN.jsonl}" "${2:?train RUN TRAIN.jsonl}" "${3:-}" ;;
   ask) shift; ask "${1:?ask RUN OUT}" "${2:?ask RUN OUT}" "${3:-}" "${4:-}" ;;
-  *) sed -n '2,21p' "$0"; exit 2 ;;
+  together) shift; together "${1:?together TGZ JOB ...}" "${@:2}" ;;
+  piece) shift; piece "${1:?piece RUN N OUTDIR}" "${2:?piece RUN N OUTDIR}" "${3:?piece RUN N OUTDIR}" ;;
+  *) sed -n '2,29p' "$0"; exit 2 ;;
 esac
