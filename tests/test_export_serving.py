@@ -13,6 +13,7 @@ the same on a CUDA GPU with Unsloth's training.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -272,3 +273,38 @@ def test_evaluation_cli_asks_the_served_export_and_scores_it(
     assert verdicts == ["compile_error"] * 3
     assert 1 <= report["checks"]["compiled"] + report["checks"]["from_cache"] <= 3  # identical code compiles once
     assert "pass@1 0.0%" in scored.stdout and "compile rate 0.0%" in scored.stdout
+
+
+def test_quantizing_without_llama_cpp_is_one_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    """Where llama.cpp's binding is not installed (CI), ``gguf_quantize`` fails in one line that says what to
+    install, and no file that looks finished is left."""
+    source = tmp_path / "model.gguf"
+    source.write_bytes(b"GGUF")
+    code = (
+        "import sys; sys.modules['llama_cpp'] = None\n"  # as on a machine without llama-cpp-python
+        "from pathlib import Path\n"
+        "from zigtune.training.export import ExportError, quantize_gguf\n"
+        "try:\n"
+        f"    quantize_gguf(Path({str(source)!r}), Path({str(tmp_path / 'model.Q4_K_M.gguf')!r}), 'Q4_K_M')\n"
+        "except ExportError as error:\n"
+        "    print(error)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == (
+        "no Q4_K_M GGUF made: quantizing needs llama.cpp's Python binding (pip install llama-cpp-python)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]
+
+
+def test_quantizing_refuses_a_type_llama_cpp_does_not_have_and_a_broken_source(tmp_path: Path) -> None:
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (a 25-minute build)")
+    from zigtune.training.export import ExportError, quantize_gguf
+
+    assert llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+    source = tmp_path / "model.gguf"
+    source.write_bytes(b"GGUF not really")
+    with pytest.raises(ExportError, match=r"quantize='Q9_X' is not a llama.cpp type: one of .*Q4_K_M"):
+        quantize_gguf(source, tmp_path / "model.Q9_X.gguf", "Q9_X")
+    with pytest.raises(ExportError, match=r"llama.cpp could not quantize model.gguf to Q4_K_M .*nothing written"):
+        quantize_gguf(source, tmp_path / "model.Q4_K_M.gguf", "Q4_K_M")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]

@@ -87,6 +87,10 @@ class ModelExportConfig(dg.Config):
     gguf: bool = True
     """Also make ``model.gguf`` when llama.cpp's converter is at hand (``ZIGTUNE_LLAMA_CPP_CONVERTER``)."""
 
+    gguf_quantize: str = ""
+    """Also quantize the GGUF with llama.cpp (``Q4_K_M``, ``Q8_0``, ...; needs ``llama-cpp-python``); empty: keep
+    only the 16-bit GGUF."""
+
 
 def _evaluation_markdown(context: dg.AssetExecutionContext, adapter_dir: str) -> str | None:
     """The side-by-side table of the latest ``model_evaluation`` of this adapter, if there is one."""
@@ -118,6 +122,7 @@ def model_export(
         "output_dir": str(output_dir),
         "dtype": config.dtype,
         "gguf": config.gguf,
+        "gguf_quantize": config.gguf_quantize,
         "training": {k: lora.get(k) for k in ("train_examples", "steps", "train_loss", "eval_loss", "mlflow_run_id")},
         "evaluation_md": _evaluation_markdown(context, adapter_dir),
         "num_ctx": training.max_seq_length,

@@ -99,6 +99,8 @@ class ExportResult:
     next_token_agreement: float
     gguf_path: str | None
     gguf_note: str
+    #: The GGUF quantized by llama.cpp (``quantize``: e.g. ``Q4_K_M``, the type the real Qwen2.5-Coder GGUFs ship in)
+    gguf_quantized_path: str | None = None
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -262,6 +264,36 @@ def make_gguf(model_dir: Path, gguf_path: Path, timeout_s: float = 3600) -> tupl
     return gguf_path, f"made by {converter.name} (bf16)"
 
 
+def quantize_gguf(source: Path, target: Path, kind: str, threads: int = 0) -> Path:
+    """``source`` (a 16-bit GGUF) quantized to ``kind`` (``Q4_K_M``, ``Q8_0``, ... : llama.cpp's names) by llama.cpp
+    itself, through the ``llama_cpp`` binding (``pip install llama-cpp-python``). Written beside ``target`` first and
+    renamed when complete, so a failed run never leaves a file that looks finished."""
+    try:
+        import ctypes
+
+        import llama_cpp
+    except ImportError:
+        raise ExportError(
+            f"no {kind} GGUF made: quantizing needs llama.cpp's Python binding (pip install llama-cpp-python)"
+        ) from None
+    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind.upper()}", None)
+    if ftype is None:
+        known = sorted(
+            n.removeprefix("LLAMA_FTYPE_MOSTLY_") for n in dir(llama_cpp) if n.startswith("LLAMA_FTYPE_MOSTLY_")
+        )
+        raise ExportError(f"quantize={kind!r} is not a llama.cpp type: one of {', '.join(known)}")
+    partial = target.with_name(target.name + ".partial")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = threads or os.cpu_count() or 1
+    code = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params))
+    if code != 0 or not partial.is_file():
+        partial.unlink(missing_ok=True)
+        raise ExportError(f"llama.cpp could not quantize {source.name} to {kind} (code {code}); nothing written")
+    partial.rename(target)
+    return target
+
+
 # -- Ollama and the model card --------------------------------------------------------------------------------------
 
 
@@ -326,13 +358,20 @@ def export_model(
     training: dict[str, Any] | None = None,
     evaluation_md: str | None = None,
     num_ctx: int = 4096,
+    quantize: str | None = None,
 ) -> ExportResult:
-    """The merged model directory with tokenizer, chat template, Modelfile, model card, and GGUF when possible."""
+    """The merged model directory with tokenizer, chat template, Modelfile, model card, and GGUF when possible
+    (also quantized to ``quantize`` when asked; the Modelfile then uses the quantized file)."""
     result = merge(Path(adapter_dir), Path(model_dir), dtype)
     gguf_path = Path(model_dir) / "model.gguf"
     made, result.gguf_note = make_gguf(Path(model_dir), gguf_path) if make_gguf_file else (None, "not asked for")
     result.gguf_path = str(made) if made else None
     source = "./model.gguf" if made else "."
+    if made and quantize:
+        quantized = quantize_gguf(made, Path(model_dir) / f"model.{quantize.upper()}.gguf", quantize)
+        result.gguf_quantized_path = str(quantized)
+        result.gguf_note += f"; quantized to {quantize.upper()} by llama.cpp ({quantized.stat().st_size:,} bytes)"
+        source = f"./{quantized.name}"
     (Path(model_dir) / "Modelfile").write_text(modelfile(source, num_ctx), encoding="utf-8")
     (Path(model_dir) / "README.md").write_text(model_card(result, training, evaluation_md), encoding="utf-8")
     result.files = sorted(p.name for p in Path(model_dir).iterdir())
@@ -360,6 +399,7 @@ def export_work(params: dict[str, Any], reporter: Any) -> Any:
         training=params.get("training"),
         evaluation_md=params.get("evaluation_md"),
         num_ctx=params.get("num_ctx", 4096),
+        quantize=params.get("gguf_quantize") or None,
     )
     reporter.log(
         f"merged model in {result.model_dir}: max |Δlogit| {result.max_abs_logit_diff:.3g} vs the adapter "
