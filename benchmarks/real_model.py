@@ -12,6 +12,10 @@ drives the whole loop; ``benchmarks/README.md`` ("A real model") has the figures
   evaluation's hf generation (``zigtune.evaluation.replies.generate_hf``: one load, the base answers with the
   adapter disabled) with the suite's prompts and the dataset's system turn, greedy, 1,024 new tokens; writes
   ``<role>.jsonl`` completions in the evaluation CLI's format and ``generation.json`` (timings, tokens).
+- ``export --adapter DIR --out DIR [--quantize Q4_K_M]``: ``model_export``'s own code (``export_model``): the
+  adapter merged into its base (logits checked), the GGUF made by llama.cpp's converter
+  (``ZIGTUNE_LLAMA_CPP_CONVERTER``) and quantized by llama.cpp; runs on a CPU. ``benchmarks/real_model_served.sh``
+  serves the result with llama.cpp's OpenAI-compatible server and asks it the suite.
 """
 
 from __future__ import annotations
@@ -109,6 +113,17 @@ def ask_command(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def export_command(arguments: argparse.Namespace) -> int:
+    from zigtune.training.export import export_model
+
+    started = time.perf_counter()
+    result = export_model(arguments.adapter, arguments.out, dtype=arguments.dtype, quantize=arguments.quantize or None)
+    summary = result.as_dict() | {"seconds": round(time.perf_counter() - started, 1)}
+    (Path(arguments.out) / "export.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(summary, indent=2))
+    return 0 if result.gguf_path else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -127,8 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--label", default="zigtune")
     ask.add_argument("--max-new-tokens", type=int, default=1024)
     ask.add_argument("--batch-size", type=int, default=72)
+    export = commands.add_parser("export")
+    export.add_argument("--adapter", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--dtype", default="bfloat16")
+    export.add_argument("--quantize", default="Q4_K_M", help="llama.cpp type; empty: the 16-bit GGUF only")
     arguments = parser.parse_args(argv)
-    return train_command(arguments) if arguments.command == "train" else ask_command(arguments)
+    commands_by_name = {"train": train_command, "ask": ask_command, "export": export_command}
+    return commands_by_name[arguments.command](arguments)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@
 #                                                           lora_model's training -> $STAGE/runs/RUN
 #   bash benchmarks/real_model_gpu.sh ask RUN OUT [ROLES] [TRAIN.jsonl]
 #                                                           zigtune_core answered greedily -> OUT/<role>.jsonl
-#   bash benchmarks/real_model_gpu.sh together TGZ JOB ...  several runs at once on one GPU (a 1.5B run uses a
-#                                                           fraction of it); JOB is train:RUN:TRAIN.jsonl or
-#                                                           ask:RUN:TRAIN.jsonl (the fine-tuned model's answers);
-#                                                           logs, training.json and completions of every RUN go
-#                                                           into one TGZ (a transfer may cap the number of files)
+#   bash benchmarks/real_model_gpu.sh queue P RUN:TRAIN.jsonl ...
+#                                                           train then ask for each RUN, P at once on one GPU (a
+#                                                           1.5B run uses a fraction of it); start it with setsid to
+#                                                           let it outlive the call; $STAGE/results/ALL_DONE at end
+#   bash benchmarks/real_model_gpu.sh collect TGZ           logs, training.json and completions of every RUN in one
+#                                                           TGZ (a transfer may cap the number of files)
 #   bash benchmarks/real_model_gpu.sh piece RUN N OUTDIR    the adapter of RUN as a tar in $PIECE_MIB MiB pieces;
 #                                                           piece N copied to OUTDIR (prints how many there are)
 # Back here: python -m zigtune.evaluation score --suite zigtune_core --completions OUT/base.jsonl [...]
@@ -90,25 +91,27 @@ ask() {
     --label "$(cat "$MODEL_FILE")/$run" ${data:+--train "$data"}
 }
 
-together() {
-  local tgz=$1; shift
-  local results="$STAGE/results" pids=() job kind run data
-  for job in "$@"; do
-    IFS=: read -r kind run data <<<"$job"
-    mkdir -p "$results/$run"
-    case $kind in
-      train) (train "$run" "$data" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/") & ;;
-      ask) (ask "$run" "$results/$run" fine_tuned "$data" >"$results/$run/ask.log" 2>&1) & ;;
-      *) echo "unknown job $job (train:RUN:DATA or ask:RUN:DATA)" >&2; exit 2 ;;
-    esac
-    pids+=("$!:$job")
-  done
-  local status=0 entry
-  for entry in "${pids[@]}"; do
-    if wait "${entry%%:*}"; then echo "done: ${entry#*:}"; else echo "FAILED: ${entry#*:}"; status=1; fi
-  done
-  tar -C "$results" -czf "$tgz" .
-  return $status
+arm() {
+  local run=${1%%:*} data=${1#*:} results="$STAGE/results"
+  mkdir -p "$results/$run"
+  {
+    train "$run" "$data" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/" \
+      && ask "$run" "$results/$run" fine_tuned "$data" >"$results/$run/ask.log" 2>&1
+  } && echo ok >"$results/$run/status" || echo failed >"$results/$run/status"
+  echo "$(date +%T) $run: $(cat "$results/$run/status")"
+}
+
+queue() {
+  local parallel=$1; shift
+  local copy="$STAGE/real_model_gpu.sh"  # a running script must not change under bash: the checkout is re-sent
+  mkdir -p "$STAGE/results" && cp "$0" "$copy" && rm -f "$STAGE/results/ALL_DONE"
+  printf '%s\n' "$@" | xargs -P "$parallel" -I{} bash "$copy" arm {}
+  touch "$STAGE/results/ALL_DONE"
+}
+
+collect() {
+  tar -C "$STAGE/results" -czf "$1" .
+  for status in "$STAGE"/results/*/status; do echo "$(basename "$(dirname "$status")"): $(cat "$status")"; done
 }
 
 piece() {
@@ -138,7 +141,9 @@ case ${1:-} in
   setup) setup ;;
   train) shift; train "${1:?train RUN TRAIN.jsonl}" "${2:?train RUN TRAIN.jsonl}" "${3:-}" ;;
   ask) shift; ask "${1:?ask RUN OUT}" "${2:?ask RUN OUT}" "${3:-}" "${4:-}" ;;
-  together) shift; together "${1:?together TGZ JOB ...}" "${@:2}" ;;
+  arm) shift; arm "${1:?arm RUN:TRAIN.jsonl}" ;;
+  queue) shift; queue "${1:?queue P RUN:TRAIN.jsonl ...}" "${@:2}" ;;
+  collect) shift; collect "${1:?collect TGZ}" ;;
   piece) shift; piece "${1:?piece RUN N OUTDIR}" "${2:?piece RUN N OUTDIR}" "${3:?piece RUN N OUTDIR}" ;;
-  *) sed -n '2,29p' "$0"; exit 2 ;;
+  *) sed -n '2,31p' "$0"; exit 2 ;;
 esac
