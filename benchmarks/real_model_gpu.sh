@@ -22,8 +22,9 @@
 #                                                           let it outlive the call; $STAGE/results/ALL_DONE at end
 #   bash benchmarks/real_model_gpu.sh collect TGZ           logs, training.json and completions of every RUN in one
 #                                                           TGZ (a transfer may cap the number of files)
-#   bash benchmarks/real_model_gpu.sh piece RUN N OUTDIR    the adapter of RUN as a tar in $PIECE_MIB MiB pieces;
-#                                                           piece N copied to OUTDIR (prints how many there are)
+#   bash benchmarks/real_model_gpu.sh piece RUN OUTDIR FIRST COUNT
+#                                                           the adapter of RUN as a tar in pieces of $BACK_KB kB
+#                                                           (16000); COUNT of them from FIRST copied to OUTDIR
 # Back here: python -m zigtune.evaluation score --suite zigtune_core --completions OUT/base.jsonl [...]
 set -euo pipefail
 
@@ -115,7 +116,8 @@ collect() {
 }
 
 piece() {
-  local run=$1 index=$2 out=$3 tarball="$STAGE/runs/$1/adapter.tar"
+  # a transfer back may cap files at 16 MiB and 64 MiB a call: pieces of $BACK_KB kB, COUNT of them a call
+  local run=$1 out=$2 first=$3 count=$4 tarball="$STAGE/runs/$1/adapter.tar" index
   if [ ! -f "$tarball.done" ]; then
     # float32 tensors (peft keeps LoRA weights in float32) travel as bfloat16, the base model's dtype: half the pieces
     python3 - "$STAGE/runs/$run/adapter" <<'PY'
@@ -128,10 +130,12 @@ for path in pathlib.Path(sys.argv[1]).glob("*.safetensors"):
 PY
     tar -C "$STAGE/runs/$run" -cf "$tarball" adapter
     rm -f "$tarball".p*
-    split -b "${PIECE_MIB}m" -d -a 2 "$tarball" "$tarball.p"
+    split -b "${BACK_KB:-16000}k" -d -a 3 "$tarball" "$tarball.p"
     sha256sum "$tarball" >"$tarball.done"
   fi
-  cp "$tarball.p$(printf %02d "$index")" "$out/"
+  for index in $(seq "$first" $((first + count - 1))); do
+    [ -f "$tarball.p$(printf %03d "$index")" ] && cp "$tarball.p$(printf %03d "$index")" "$out/"
+  done
   echo "$(ls "$tarball".p* | wc -l) pieces; $(cat "$tarball.done")"
 }
 
@@ -144,6 +148,6 @@ case ${1:-} in
   arm) shift; arm "${1:?arm RUN:TRAIN.jsonl}" ;;
   queue) shift; queue "${1:?queue P RUN:TRAIN.jsonl ...}" "${@:2}" ;;
   collect) shift; collect "${1:?collect TGZ}" ;;
-  piece) shift; piece "${1:?piece RUN N OUTDIR}" "${2:?piece RUN N OUTDIR}" "${3:?piece RUN N OUTDIR}" ;;
+  piece) shift; piece "${1:?piece RUN OUTDIR FIRST COUNT}" "${2:?}" "${3:?}" "${4:?}" ;;
   *) sed -n '2,31p' "$0"; exit 2 ;;
 esac

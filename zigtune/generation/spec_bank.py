@@ -722,6 +722,7 @@ def all_tasks() -> list[SpecTask]:
     """Every task of every family, in a fixed order."""
     from zigtune.generation.spec_bank_extra import extra_tasks
     from zigtune.generation.spec_bank_more import more_tasks
+    from zigtune.generation.spec_bank_programs import programs_tasks
 
     return [
         *reductions(),
@@ -731,4 +732,5 @@ def all_tasks() -> list[SpecTask]:
         *transforms(),
         *more_tasks(),
         *extra_tasks(),
+        *programs_tasks(),
     ]
