@@ -10,10 +10,10 @@ load, tokenize with assistant-only labels, build the trainer, fit) with the orig
 AdamW 8-bit, lr 5e-5 / 1e-5, seed 3407), without MLflow, each in its own process. Only the batches differ:
 
 - ``original``: 2 conversations a micro-batch, right-padded, × 8 accumulation (the original's configuration);
-- ``packed``: 16 conversations a micro-batch packed into one padding-free row, × 1 (the default);
+- ``packed``: 16 conversations a micro-batch packed into one padding-free row, × 1 (``packing=True``);
 - ``packed-8x2``: 8 packed conversations × 2 accumulation (the loss divided by the step's assistant tokens,
   ``num_items_in_batch``; the count the trainer passed is checked against the batches' targets);
-- ``padded-16x1``: 16 right-padded conversations × 1 (the batch shape alone, without packing).
+- ``padded-16x1``: 16 right-padded conversations × 1 (the default: the batch shape alone, without packing).
 
 All see the same 16 conversations in each optimizer step (the sampler's order does not depend on the batch
 size). Reported per run: useful (non-pad) tokens/s over the steps after the first 3 (CUDA synchronised at each

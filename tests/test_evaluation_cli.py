@@ -285,10 +285,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, data_dir: Path) -> Non
     assert run.returncode == 2 and run.stderr.strip() == "error: broken line 1: field 'files': missing"
 
 
-def test_the_cli_needs_no_dagster() -> None:
+def test_the_cli_needs_no_dagster_and_ask_no_polars() -> None:
+    """Polars is imported by ``score`` only: ``ask`` runs in the GPU bundle, which carries none."""
     probe = (
         "import sys, zigtune.evaluation.cli; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'torch')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'torch', 'polars')))"
     )
     found = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"

@@ -24,32 +24,22 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from zigtune import settings
 from zigtune.evaluation.contamination import SPAN_CHARS, mark_seen, training_texts_from_jsonl
 from zigtune.evaluation.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SEED, Decoding, DecodingError
-from zigtune.evaluation.judging import run_checks
 from zigtune.evaluation.replies import GenerationError, OpenAIBackend, Prompt
-from zigtune.evaluation.report import shown
-from zigtune.evaluation.scoring import (
-    Completion,
-    Marks,
-    ModelStamp,
-    category_summary,
-    completion_jobs,
-    headline_subset,
-    prompt_key,
-    score_completions,
-    summarize,
-    usable_ks,
-)
+from zigtune.evaluation.samples import Completion, ModelStamp, prompt_key
 from zigtune.evaluation.suite import Suite, SuiteError, load_suite
 from zigtune.storage.cache import ContentCache
-from zigtune.validation.checking import CheckStats
 from zigtune.validation.sandbox import SandboxError
+
+if TYPE_CHECKING:
+    from zigtune.validation.checking import CheckStats
+
+# ``score`` imports polars, the judging and the scoring where it runs: ``ask`` needs none of them, so the GPU
+# machine's bundle (scripts/gpu_tests.sh --set training) carries no polars.
 
 #: The role name of the one model whose completions ``score`` reads.
 MODEL = "model"
@@ -152,6 +142,9 @@ def _engine_errors(arguments: argparse.Namespace) -> tuple[type[Exception], ...]
 async def _judge(
     suite: Suite, completions: list[Completion], engine: Any, cache: ContentCache | None, stats: CheckStats
 ) -> tuple:
+    from zigtune.evaluation.judging import run_checks
+    from zigtune.evaluation.scoring import completion_jobs
+
     try:
         version = await engine.version()
         results = await run_checks(completion_jobs([suite], completions), engine, cache, stats, _log)
@@ -168,6 +161,18 @@ def score_report(
     training_texts: list[str] | None,
 ) -> dict[str, Any]:
     """Judge the completions and return the report (what ``--out`` writes)."""
+    import polars as pl
+
+    from zigtune.evaluation.scoring import (
+        Marks,
+        category_summary,
+        headline_subset,
+        score_completions,
+        summarize,
+        usable_ks,
+    )
+    from zigtune.validation.checking import CheckStats
+
     missing = unanswered(suite, completions)
     padded = completions + [Completion(prompt_key(suite.name, i), MODEL, 0, "", "missing") for i in missing]
     marks: Marks | None = None
@@ -218,6 +223,8 @@ def score_report(
 
 def report_lines(report: dict[str, Any]) -> list[str]:
     """What ``score`` prints."""
+    from zigtune.evaluation.report import shown
+
     headline = report["headline"]
     contamination = report["contamination"]
     checked = (
