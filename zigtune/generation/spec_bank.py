@@ -720,6 +720,7 @@ def transforms() -> Iterator[SpecTask]:
 
 def all_tasks() -> list[SpecTask]:
     """Every task of every family, in a fixed order."""
+    from zigtune.generation.spec_bank_basics import basics_tasks
     from zigtune.generation.spec_bank_extra import extra_tasks
     from zigtune.generation.spec_bank_more import more_tasks
     from zigtune.generation.spec_bank_programs import programs_tasks
@@ -733,4 +734,5 @@ def all_tasks() -> list[SpecTask]:
         *more_tasks(),
         *extra_tasks(),
         *programs_tasks(),
+        *basics_tasks(),
     ]
