@@ -1248,7 +1248,7 @@ pub fn binomial(n: u32, k: u32) error{Overflow}!u64 {
 
 TEXT: tuple[Entry, ...] = (
     (
-        "runLength",
+        "runLengthByteFirst",
         "Choosing an Allocator",
         "Run-length coding of text without ASCII digits: `encode(allocator, text)` writes each run as its byte "
         'followed by its length in decimal (`"aaabcc"` becomes `"a3b1c2"`), `decode(allocator, encoded)` reverses '
