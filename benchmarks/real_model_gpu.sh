@@ -96,7 +96,7 @@ arm() {
   local run=${1%%:*} data=${1#*:} results="$STAGE/results"
   mkdir -p "$results/$run"
   {
-    train "$run" "$data" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/" \
+    train "$run" "$data" "${ARM_SETTINGS:-}" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/" \
       && ask "$run" "$results/$run" fine_tuned "$data" >"$results/$run/ask.log" 2>&1
   } && echo ok >"$results/$run/status" || echo failed >"$results/$run/status"
   echo "$(date +%T) $run: $(cat "$results/$run/status")"
@@ -104,7 +104,7 @@ arm() {
 
 queue() {
   local parallel=$1; shift
-  local copy="$STAGE/real_model_gpu.sh"  # a running script must not change under bash: the checkout is re-sent
+  local copy="$STAGE/real_model_gpu.$$.sh"  # a running script must not change under bash: the checkout is re-sent
   mkdir -p "$STAGE/results" && cp "$0" "$copy" && rm -f "$STAGE/results/ALL_DONE"
   printf '%s\n' "$@" | xargs -P "$parallel" -I{} bash "$copy" arm {}
   touch "$STAGE/results/ALL_DONE"

@@ -62,6 +62,8 @@ class TrainingResult:
     mlflow_run_id: str
     mlflow_tracking_uri: str
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
+    #: Optimizer steps whose gradient was not finite (inf/nan, e.g. a bf16 overflow): skipped, not applied.
+    skipped_steps: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +180,7 @@ class StepMonitor:
         self.reporter, self.tracking, self.collator, self.config, self.cuda = reporter, tracking, collator, config, cuda
         self.marks: list[tuple[int, float, int]] = []
         self.losses: list[tuple[int, float]] = []
+        self.skipped: list[int] = []
 
     def as_callback(self) -> Any:
         from transformers import TrainerCallback
@@ -191,7 +194,26 @@ class StepMonitor:
             def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
                 monitor.logged(state, logs)
 
+            def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                monitor.guard(kwargs.get("model"), state)
+
         return Callback()
+
+    def guard(self, model: Any, state: Any) -> None:
+        """A step whose gradient is not finite is not applied: one inf or nan (a bf16 overflow on one batch)
+        would otherwise turn every weight into nan for the rest of the run. The gradient is zeroed (the
+        optimizer's step then only decays its moments) and the step is reported and counted."""
+        if model is None:
+            return
+        import torch
+
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if not grads or bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()):
+            return
+        for grad in grads:
+            grad.zero_()
+        self.skipped.append(state.global_step + 1)
+        self.reporter.log(f"step {state.global_step + 1}: the gradient is not finite (inf/nan); step skipped")
 
     def step_ended(self, state: Any) -> None:
         if self.cuda:
@@ -382,6 +404,7 @@ def train(config: TrainingConfig, reporter: Reporter, run_name: str = "lora_mode
             mlflow_run_id=tracking.run_id,
             mlflow_tracking_uri=tracking.uri,
             loss_curve=losses,
+            skipped_steps=list(session.monitor.skipped),
         )
         record(tracking, config, result)
     except BaseException:
