@@ -13,6 +13,10 @@ blocking check ``llm_section_failures`` fails when more than ``max_failed_share`
 no usable pair or no pair came out, and the run stops. ``qa_rejects`` is written all the same, with
 every failed call's whole error; ``qa_pairs`` is not. Finished calls stay cached, so the next run pays
 only for what is missing. A run that succeeds without some sections says so (``llm_outcome``).
+
+``spec_solution_llm: true`` (off by default, so ``make run`` stays offline) also has the LLM solve the spec
+tasks, keeping only answers that pass their hidden tests (``generation/spec_llm.py``); it needs an LLM
+whatever ``generator`` says.
 """
 
 import asyncio
@@ -45,6 +49,7 @@ from zigtune.generation.llm import (
 from zigtune.generation.offline import OfflineResult, offline_pairs
 from zigtune.generation.pairs import Row, pairs_frame, rejects_frame
 from zigtune.generation.prompts import load_templates
+from zigtune.generation.spec_llm import SpecLLMResult, hidden_tasks, spec_solution_pairs
 from zigtune.generation.version import generation_code_version
 from zigtune.metadata import markdown_table
 from zigtune.resources.codapi import CodapiError
@@ -73,6 +78,17 @@ class QAPairsConfig(dg.Config):
 
     max_failed_share: float = MAX_FAILED_SHARE
     """The run fails when more than this share of the sections sent to the LLM failed."""
+
+    spec_solution_llm: bool = False
+    """Also have the LLM solve the spec tasks, keeping the answers that pass their hidden tests (family
+    ``spec_solution_llm``; failing answers get ``code_repair_rounds`` repairs). Needs an LLM (NOVITA_API_KEY,
+    NOVITA_BASE_URL for a local server) whatever ``generator`` says; off by default."""
+
+    spec_solution_limit: int = 0
+    """``spec_solution_llm``: at most this many tasks, in the bank's order (0: every task)."""
+
+    spec_solution_stdlib: bool = False
+    """``spec_solution_llm``: the std functions of ``stdlib_function`` too."""
 
 
 def _choose(config: QAPairsConfig, llm: LLMClient) -> tuple[str, str]:
@@ -250,6 +266,71 @@ def _from_llm(
     return _Generated(result.pairs, result.rejects, metadata, {key: metadata[key] for key in shown}, problem)
 
 
+async def _run_spec_llm(
+    context: dg.AssetExecutionContext,
+    llm: LLMClient,
+    zig: ZigEngine,
+    config: QAPairsConfig,
+    sections: pl.DataFrame,
+    stats: CallStats,
+) -> tuple[SpecLLMResult, int]:
+    tasks, left_out = hidden_tasks(sections, stdlib=config.spec_solution_stdlib, limit=config.spec_solution_limit)
+    client = llm.client(stats)
+    checker = EngineChecker(zig.create_engine, ContentCache(settings.data_dir() / "cache" / "verdicts"))
+    step = max(1, len(tasks) // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            context.log.info(f"spec tasks for the LLM: {done}/{total}; {stats.calls_made} calls made")
+
+    try:
+        result = await spec_solution_pairs(
+            tasks,
+            caller=LLMCaller(
+                client,
+                ContentCache(settings.data_dir() / "cache" / "llm"),
+                # The task asks for a zig block: no JSON response format.
+                llm.call_settings().model_copy(update={"structured_output": "off"}),
+                stats,
+                on_notice=context.log.warning,
+            ),
+            templates=TEMPLATES,
+            checker=checker,
+            repair_rounds=config.code_repair_rounds,
+            progress=progress,
+        )
+    except (SandboxError, CodapiError) as error:
+        raise dg.Failure(description=f"checking the LLM's spec solutions: {error}", allow_retries=False) from None
+    finally:
+        await client.close()
+        await checker.close()
+    return result, sum(left_out.values())
+
+
+def _from_spec_llm(
+    context: dg.AssetExecutionContext,
+    config: QAPairsConfig,
+    llm: LLMClient,
+    zig: ZigEngine,
+    sections: pl.DataFrame,
+) -> _Generated:
+    stats = CallStats()
+    result, left_out = asyncio.run(_run_spec_llm(context, llm, zig, config, sections, stats))
+    summary = result.stats.as_dict()
+    context.log.info(
+        f"spec tasks for the LLM: {len(result.rows)} of {summary['tried']} kept "
+        f"({summary['passed_first_try']} first try, {summary['passed_after_repair']} after repair); "
+        f"{result.pairs_per_hour:.1f} pairs per hour"
+    )
+    metadata = {
+        "spec_llm": dg.MetadataValue.json(summary | {"tasks_left_out": left_out}),
+        "spec_llm_pairs_per_hour": round(result.pairs_per_hour, 2),
+        "spec_llm_tokens_out": stats.tokens.completion,
+        "spec_llm_wall_seconds": round(result.wall_seconds, 3),
+    }
+    return _Generated(result.rows, result.rejects, metadata)
+
+
 def _from_offline(context: dg.AssetExecutionContext, zig: ZigEngine, sections: pl.DataFrame) -> _Generated:
     zig_stats = CheckStats()
     offline = _run_offline(zig, sections, zig_stats, context.log.info)
@@ -318,9 +399,10 @@ def qa_generation(
     context.log.info(f"generator: {generator} ({why})")
     from_llm = _from_llm(context, config, llm, zig, doc_sections) if generator in ("llm", "both") else _Generated()
     # After the LLM calls: a killed run has its answers cached first.
+    from_spec = _from_spec_llm(context, config, llm, zig, doc_sections) if config.spec_solution_llm else _Generated()
     from_offline = _from_offline(context, zig, doc_sections) if generator in ("docs", "both") else _Generated()
-    pairs, repeats = pairs_frame(from_offline.rows + from_llm.rows)
-    rejected = rejects_frame(from_offline.rejects + from_llm.rejects + repeats)
+    pairs, repeats = pairs_frame(from_offline.rows + from_llm.rows + from_spec.rows)
+    rejected = rejects_frame(from_offline.rejects + from_llm.rejects + from_spec.rejects + repeats)
     problem = from_llm.problem or (_no_pairs_line(rejected, generator) if pairs.height == 0 else None)
     check_metadata = {"max_failed_share": config.max_failed_share, **from_llm.check_metadata}
     reject_preview = dg.MetadataValue.md(markdown_table(rejected.head(8).select("breadcrumb", "reason", "raw"), 160))
@@ -350,6 +432,7 @@ def qa_generation(
         "generator": generator,
         "sections_seen": doc_sections.height,
         **from_llm.metadata,
+        **from_spec.metadata,
         **from_offline.metadata,
         **_pairs_metadata(pairs, rejected),
         "wall_seconds": round(time.monotonic() - started, 3),

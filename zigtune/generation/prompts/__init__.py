@@ -10,6 +10,8 @@
 - ``repair.txt``: the one follow-up sent when a reply cannot be parsed.
 - ``code_repair.txt``: the follow-up that shows the model the compiler's or the program's error.
 - ``fix_instruction.txt`` / ``fix_response.txt``: the "fix this code" pair each repaired failure becomes.
+- ``spec_repair.txt``: the follow-up of a spec task's answer that fails its hidden tests (``spec_llm.py``): the
+  same loop as ``code_repair.txt``, but the answer is a file in a ``zig`` block, not a JSON pair.
 
 Editing any file changes ``PromptTemplates.hash`` (each pair's ``template_hash``) and the ``qa_pairs``
 code version, and changes the rendered requests, which are the LLM cache keys: no stale answer is reused.
@@ -34,6 +36,7 @@ TEMPLATE_FILES = (
     "code_repair.txt",
     "fix_instruction.txt",
     "fix_response.txt",
+    "spec_repair.txt",
 )
 
 
@@ -77,6 +80,9 @@ class PromptTemplates:
             error=error,
             format=self.format_text(response_format),
         ).strip()
+
+    def render_spec_repair(self, file: str, verdict: str, error: str) -> str:
+        return self._render("spec_repair.txt", file=file, verdict=verdict, error=error).strip()
 
     def render_fix_pair(
         self, code: str, verdict: str, error: str, fixed: str, expected_output: str | None
