@@ -103,6 +103,21 @@ def zig_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def checker(tmp_path: Path, zig_sandbox_root: Path):
+    """The code checker as ``qa_generation`` builds it: the ``zig`` resource's local engine, a verdict cache."""
+    import asyncio
+
+    from zigtune.generation.code_checks import EngineChecker
+    from zigtune.resources.zig import LocalSandbox, ZigEngine
+    from zigtune.storage.cache import ContentCache
+
+    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
+    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
+    yield checker
+    asyncio.run(checker.close())
+
+
+@pytest.fixture
 def codapi_server(zig_sandbox_root: Path):
     """A local server speaking Codapi's /v1/exec protocol (see tests/codapi_server.py)."""
     from tests.codapi_server import CodapiServer

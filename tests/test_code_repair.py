@@ -8,7 +8,6 @@ local engine; the verdicts and the errors the model sees are the compiler's own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,6 @@ from tests.old_zig_model import PROGRAMS, REPAIR_MARKER, respond
 from tests.openai_server import OpenAIServer
 from zigtune.generation.code_checks import EngineChecker, behaviour_check, code_feedback, stated_output
 from zigtune.generation.llm import GenerationSettings, SectionInput
-from zigtune.resources.zig import LocalSandbox, ZigEngine
-from zigtune.storage.cache import ContentCache
 from zigtune.validation.code_extraction import check_mode, extract_zig_code
 from zigtune.validation.verdicts import ExecResult, Verdict
 
@@ -89,15 +86,6 @@ def old_zig_model():
     server.responder = respond
     yield server
     server.close()
-
-
-@pytest.fixture
-def checker(tmp_path: Path, zig_sandbox_root: Path) -> Iterator[EngineChecker]:
-    """The repair loop's checker as ``qa_generation`` builds it: the ``zig`` resource's engine, a verdict cache."""
-    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
-    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
-    yield checker
-    asyncio.run(checker.close())
 
 
 @pytest.mark.slow

@@ -103,14 +103,6 @@ def server() -> Iterator[OpenAIServer]:
     server.close()
 
 
-@pytest.fixture
-def checker(tmp_path: Path, zig_sandbox_root: Path) -> Iterator[EngineChecker]:
-    engine = ZigEngine(local=LocalSandbox(sandbox_dir=str(zig_sandbox_root)))
-    checker = EngineChecker(engine.create_engine, ContentCache(tmp_path / "verdicts"))
-    yield checker
-    asyncio.run(checker.close())
-
-
 def solve(server: OpenAIServer, cache: Path, checker: EngineChecker, repair_rounds: int = 1) -> SpecLLMResult:
     sections = pl.DataFrame([{"section_id": "id-slices", "order": 0, "title": SECTION, "breadcrumb": "Ref > Slices"}])
     tasks, left_out = hidden_tasks(sections, [_task(name) for name in ANSWERS])
