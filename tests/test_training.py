@@ -353,3 +353,27 @@ def test_a_step_with_a_gradient_that_is_not_finite_is_skipped_and_counted() -> N
     assert monitor.skipped == [7]
     assert log.lines == ["step 7: the gradient is not finite (inf/nan); step skipped"]
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))  # moments still decay
+
+
+def test_the_pipes_reader_waits_for_the_end_of_a_line_the_worker_is_still_writing(tmp_path: Path) -> None:
+    """A message file read while the worker is halfway through a line: the half is not a message (dagster's own
+    tail yields it, and its reader thread dies on the broken JSON: a real CI failure under load)."""
+    from zigtune.resources.training import whole_lines
+
+    messages = tmp_path / "messages"
+    messages.write_text('{"method": "opened"}\n{"method": "log", "params": {"message": "step 6: loss 5.7')
+    polls: list[str] = []
+
+    def should_stop() -> bool:  # called only when nothing new is in the file: the worker finishes its line
+        polls.append("poll")
+        if len(polls) == 1:
+            with messages.open("a", encoding="utf-8") as stream:
+                stream.write('78"}}\n{"method": "closed"}')
+            return False
+        return True
+
+    assert [json.loads(line)["method"] for line in whole_lines(messages, should_stop, poll_s=0)] == [
+        "opened",
+        "log",
+        "closed",
+    ]

@@ -8,8 +8,13 @@ same entry point on a GPU node. ``run_worker`` is the generic part (the evaluati
 generation worker through it too); ``train`` is LoRA training on top of it.
 """
 
+import json
 import os
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +33,55 @@ from zigtune.training.tracking import default_tracking_uri
 from zigtune.training.worker import PARAMS_EXTRA
 
 WORKER_MODULE = "zigtune.training.worker"
+
+
+def whole_lines(path: str | Path, should_stop: Callable[[], bool], poll_s: float = 0.01) -> Iterator[str]:
+    """The lines appended to ``path`` as they are completed, until ``should_stop()`` when nothing new is there.
+
+    dagster's ``tail_file`` yields what ``readline`` returns, and at the end of a file that is still being written
+    that can be half a line: its Pipes reader thread then fails on half a JSON message and every later message of
+    the worker is lost (seen under load: "the worker ... ended without a result"). Here a partial line waits for
+    its end; one left without a newline when the writer is done is yielded last."""
+    pending = ""
+    with open(path, encoding="utf-8") as stream:
+        while True:
+            text = stream.readline()
+            if text:
+                pending += text
+                if pending.endswith("\n"):
+                    yield pending
+                    pending = ""
+            elif should_stop():
+                if pending:
+                    yield pending
+                return
+            else:
+                time.sleep(poll_s)
+
+
+class _WholeLinesFileReader(dg.PipesFileMessageReader):
+    def _reader_thread(self, handler: Any, is_resource_complete: Any) -> None:  # dagster's, with whole lines
+        try:
+            for line in whole_lines(self._path, is_resource_complete.is_set):
+                handler.handle_message(json.loads(line))
+        except BaseException:  # dagster's own handling: report, then end the thread
+            handler.report_pipes_framework_exception(f"{self.__class__.__name__} reader thread", sys.exc_info())
+            raise
+
+
+class WholeLinesMessageReader(dg.PipesMessageReader):
+    """``PipesTempFileMessageReader`` (the subprocess client's default) reading only whole lines."""
+
+    @contextmanager
+    def read_messages(self, handler: Any) -> Iterator[dict[str, Any]]:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            _WholeLinesFileReader(os.path.join(directory, "messages")).read_messages(handler) as params,
+        ):
+            yield params
+
+    def no_messages_debug_text(self) -> str:
+        return "Attempted to read messages from a local temporary file."
 
 
 @dataclass
@@ -114,7 +168,7 @@ class TrainingExecutor(dg.ConfigurableResource, LoraSettings):
             except RemoteWorkerError as error:
                 raise dg.Failure(description=str(error)) from None
             return _outcome(module, invocation)
-        client = dg.PipesSubprocessClient(cwd=str(settings.PROJECT_ROOT))
+        client = dg.PipesSubprocessClient(cwd=str(settings.PROJECT_ROOT), message_reader=WholeLinesMessageReader())
         try:
             invocation = client.run(
                 context=context,
