@@ -20,15 +20,17 @@ export_() {
 
 ask() {
   local gguf=$1 out=$2
+  # the served name is the file's, so the answers cache (an interrupted run resumes) never mixes two models
+  local alias=${ALIAS:-$(basename "$(dirname "$gguf")")/$(basename "$gguf")}
   mkdir -p "$out"
   setsid "$SERVER_PYTHON" -m llama_cpp.server --model "$gguf" --host 127.0.0.1 --port "$PORT" --n_ctx 4096 \
-    --n_threads "$THREADS" --model_alias zigtune >"$out/server.log" 2>&1 &
+    --n_threads "$THREADS" --model_alias "$alias" >"$out/server.log" 2>&1 &
   local server=$!
   trap 'kill -- -'"$server"' 2>/dev/null || true' EXIT
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null && break; sleep 1; done
   local started; started=$(date +%s)
-  "$PYTHON" -m zigtune.evaluation ask --suite zigtune_core --base-url "http://127.0.0.1:$PORT/v1" --model zigtune \
-    --out "$out/served.jsonl" --temperature 0 --max-tokens 1024 --concurrency 1 --no-cache
+  "$PYTHON" -m zigtune.evaluation ask --suite zigtune_core --base-url "http://127.0.0.1:$PORT/v1" --model "$alias" \
+    --out "$out/served.jsonl" --temperature 0 --max-tokens 1024 --concurrency 1
   echo "asked in $(( $(date +%s) - started )) s" | tee "$out/served.seconds"
   "$PYTHON" -m zigtune.evaluation score --suite zigtune_core --completions "$out/served.jsonl" \
     --out "$out/served.report.json"
