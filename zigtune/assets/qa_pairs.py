@@ -22,7 +22,8 @@ whatever ``generator`` says.
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -109,6 +110,35 @@ def _public_url(url: str) -> str:
     )
 
 
+@asynccontextmanager
+async def _llm_session(
+    context: dg.AssetExecutionContext,
+    llm: LLMClient,
+    zig: ZigEngine,
+    stats: CallStats,
+    checked: str,
+    call_settings: Any = None,
+) -> AsyncIterator[tuple[LLMCaller, EngineChecker]]:
+    """The LLM caller (answers cached) and the code checker (verdicts cached) of one generation, both closed at
+    the end; a Zig engine that cannot run fails the step in one line."""
+    client = llm.client(stats)
+    checker = EngineChecker(zig.create_engine, ContentCache(settings.data_dir() / "cache" / "verdicts"))
+    caller = LLMCaller(
+        client,
+        ContentCache(settings.data_dir() / "cache" / "llm"),
+        call_settings or llm.call_settings(),
+        stats,
+        on_notice=context.log.warning,
+    )
+    try:
+        yield caller, checker
+    except (SandboxError, CodapiError) as error:
+        raise dg.Failure(description=f"checking {checked}: {error}", allow_retries=False) from None
+    finally:
+        await client.close()
+        await checker.close()
+
+
 async def _run_llm(
     context: dg.AssetExecutionContext,
     llm: LLMClient,
@@ -117,8 +147,6 @@ async def _run_llm(
     sections: pl.DataFrame,
     stats: CallStats,
 ) -> tuple[GenerationResult, EngineChecker]:
-    client = llm.client(stats)
-    checker = EngineChecker(zig.create_engine, ContentCache(settings.data_dir() / "cache" / "verdicts"))
     step = max(1, sections.height // 10)
 
     def progress(done: int, total: int) -> None:
@@ -127,16 +155,10 @@ async def _run_llm(
                 f"LLM: {done}/{total} sections; {stats.calls_made} calls made, {stats.calls_cached} cached"
             )
 
-    try:
+    async with _llm_session(context, llm, zig, stats, "the LLM's code") as (caller, checker):
         result = await generate_pairs(
             [SectionInput(r["section_id"], r["breadcrumb"], r["text"]) for r in sections.iter_rows(named=True)],
-            caller=LLMCaller(
-                client,
-                ContentCache(settings.data_dir() / "cache" / "llm"),
-                llm.call_settings(),
-                stats,
-                on_notice=context.log.warning,
-            ),
+            caller=caller,
             templates=TEMPLATES,
             settings=GenerationSettings(
                 code_repair_rounds=config.code_repair_rounds, max_failed_share=config.max_failed_share
@@ -144,11 +166,6 @@ async def _run_llm(
             checker=checker,
             progress=progress,
         )
-    except (SandboxError, CodapiError) as error:
-        raise dg.Failure(description=f"checking the LLM's code: {error}", allow_retries=False) from None
-    finally:
-        await client.close()
-        await checker.close()
     return result, checker
 
 
@@ -275,35 +292,23 @@ async def _run_spec_llm(
     stats: CallStats,
 ) -> tuple[SpecLLMResult, int]:
     tasks, left_out = hidden_tasks(sections, stdlib=config.spec_solution_stdlib, limit=config.spec_solution_limit)
-    client = llm.client(stats)
-    checker = EngineChecker(zig.create_engine, ContentCache(settings.data_dir() / "cache" / "verdicts"))
     step = max(1, len(tasks) // 10)
 
     def progress(done: int, total: int) -> None:
         if done % step == 0 or done == total:
             context.log.info(f"spec tasks for the LLM: {done}/{total}; {stats.calls_made} calls made")
 
-    try:
+    # The task asks for a zig block: no JSON response format.
+    plain = llm.call_settings().model_copy(update={"structured_output": "off"})
+    async with _llm_session(context, llm, zig, stats, "the LLM's spec solutions", plain) as (caller, checker):
         result = await spec_solution_pairs(
             tasks,
-            caller=LLMCaller(
-                client,
-                ContentCache(settings.data_dir() / "cache" / "llm"),
-                # The task asks for a zig block: no JSON response format.
-                llm.call_settings().model_copy(update={"structured_output": "off"}),
-                stats,
-                on_notice=context.log.warning,
-            ),
+            caller=caller,
             templates=TEMPLATES,
             checker=checker,
             repair_rounds=config.code_repair_rounds,
             progress=progress,
         )
-    except (SandboxError, CodapiError) as error:
-        raise dg.Failure(description=f"checking the LLM's spec solutions: {error}", allow_retries=False) from None
-    finally:
-        await client.close()
-        await checker.close()
     return result, sum(left_out.values())
 
 

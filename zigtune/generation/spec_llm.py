@@ -231,6 +231,10 @@ class _Run:
 
     def reject(self, task: HiddenTestTask, reason: str, raw: str) -> None:
         self.stats.dropped[reason] += 1
+        self.ledger(task, reason, raw)
+
+    def ledger(self, task: HiddenTestTask, reason: str, raw: str) -> None:
+        """A row of the reject ledger: a dropped task, or the failing answer a repair round replaced."""
         self.result.rejects.append(
             reject_row(
                 section_id=task.section_id,
@@ -312,16 +316,7 @@ async def _solve(run: _Run, task: HiddenTestTask) -> None:
         if judged.passed:
             run.stats.recovered_in_round[round_number] += 1
             run.keep(task, code)
-            run.result.rejects.append(
-                reject_row(
-                    section_id=task.section_id,
-                    breadcrumb=task.breadcrumb,
-                    generator="llm",
-                    model=run.caller.settings.model,
-                    reason=f"{CODE_REPAIRED_ROUND}{round_number}",
-                    raw=f"{task.provenance}\n{first}",
-                )
-            )
+            run.ledger(task, f"{CODE_REPAIRED_ROUND}{round_number}", first)
             return
     if judged.reason == Verdict.SANDBOX_ERROR.value:
         run.reject(task, ENGINE_ERROR, judged.message)
