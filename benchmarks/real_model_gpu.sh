@@ -20,6 +20,8 @@
 #                                                           train then ask for each RUN, P at once on one GPU (a
 #                                                           1.5B run uses a fraction of it); start it with setsid to
 #                                                           let it outlive the call; $STAGE/results/ALL_DONE at end
+#   bash benchmarks/real_model_gpu.sh progress              the queue's log, each RUN's status and the last line of
+#                                                           its logs, the GPU's use (one short call to poll)
 #   bash benchmarks/real_model_gpu.sh collect TGZ           logs, training.json and completions of every RUN in one
 #                                                           TGZ (a transfer may cap the number of files)
 #   bash benchmarks/real_model_gpu.sh piece RUN OUTDIR FIRST COUNT
@@ -110,6 +112,16 @@ queue() {
   touch "$STAGE/results/ALL_DONE"
 }
 
+progress() {
+  tail -n 3 "$STAGE/queue.log" 2>/dev/null || true
+  local log
+  for log in "$STAGE"/results/*/*.log; do
+    [ -f "$log" ] && echo "$log: $(tr '\r' '\n' <"$log" | grep -v '^\s*$' | tail -n 1 | cut -c1-240)"
+  done
+  ls "$STAGE"/results/*/status "$STAGE/results/ALL_DONE" 2>/dev/null || true
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+}
+
 collect() {
   tar -C "$STAGE/results" -czf "$1" .
   for status in "$STAGE"/results/*/status; do echo "$(basename "$(dirname "$status")"): $(cat "$status")"; done
@@ -147,7 +159,8 @@ case ${1:-} in
   ask) shift; ask "${1:?ask RUN OUT}" "${2:?ask RUN OUT}" "${3:-}" "${4:-}" ;;
   arm) shift; arm "${1:?arm RUN:TRAIN.jsonl}" ;;
   queue) shift; queue "${1:?queue P RUN:TRAIN.jsonl ...}" "${@:2}" ;;
+  progress) progress ;;
   collect) shift; collect "${1:?collect TGZ}" ;;
   piece) shift; piece "${1:?piece RUN OUTDIR FIRST COUNT}" "${2:?}" "${3:?}" "${4:?}" ;;
-  *) sed -n '2,31p' "$0"; exit 2 ;;
+  *) sed -n '2,30p' "$0"; exit 2 ;;
 esac
