@@ -18,7 +18,8 @@
 #                                                           zigtune_core answered greedily -> OUT/<role>.jsonl
 #   bash benchmarks/real_model_gpu.sh queue P RUN:TRAIN.jsonl ...
 #                                                           train then ask for each RUN, P at once on one GPU (a
-#                                                           1.5B run uses a fraction of it); start it with setsid to
+#                                                           1.5B run uses a fraction of it; $ARM_ROLES, default
+#                                                           fine_tuned, are asked); start it with setsid to
 #                                                           let it outlive the call; $STAGE/results/ALL_DONE at end
 #   bash benchmarks/real_model_gpu.sh progress              the queue's log, each RUN's status and the last line of
 #                                                           its logs, the GPU's use (one short call to poll)
@@ -99,7 +100,7 @@ arm() {
   mkdir -p "$results/$run"
   {
     train "$run" "$data" "${ARM_SETTINGS:-}" >"$results/$run/train.log" 2>&1 && cp "$STAGE/runs/$run/training.json" "$results/$run/" \
-      && ask "$run" "$results/$run" fine_tuned "$data" >"$results/$run/ask.log" 2>&1
+      && ask "$run" "$results/$run" "${ARM_ROLES:-fine_tuned}" "$data" >"$results/$run/ask.log" 2>&1
   } && echo ok >"$results/$run/status" || echo failed >"$results/$run/status"
   echo "$(date +%T) $run: $(cat "$results/$run/status")"
 }
@@ -162,5 +163,5 @@ case ${1:-} in
   progress) progress ;;
   collect) shift; collect "${1:?collect TGZ}" ;;
   piece) shift; piece "${1:?piece RUN OUTDIR FIRST COUNT}" "${2:?}" "${3:?}" "${4:?}" ;;
-  *) sed -n '2,30p' "$0"; exit 2 ;;
+  *) sed -n '2,31p' "$0"; exit 2 ;;
 esac
