@@ -244,6 +244,10 @@ def test_unchecked_pairs_are_left_out_unless_a_setting_keeps_them(reference) -> 
     card = dataset_card(build, funnel)
     assert f"{funnel.validated} passed, 0 rejected, {unchecked} unchecked (0 of them kept)" in card
     assert "| code | " in card and "## What was checked" in card
+    assert "| measured_effect |" in card and "(m1)" in card  # the committed measurements
+    unmeasured = dataset_card(build, funnel, measurements=[])
+    assert "| not measured |" in unmeasured and "(m1)" not in unmeasured
+    assert "No family has a measured effect yet" in unmeasured
     with pytest.raises(DatasetError, match=f"{unchecked} unchecked pairs left out: keep_unchecked keeps them"):
         build_dataset(marked.filter(concept), reference["sections"], DatasetSettings())
 

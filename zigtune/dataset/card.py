@@ -1,7 +1,7 @@
 """The dataset card (``README.md`` beside the files): what is inside, where it came from, what was dropped.
 
 The card has Hugging Face's YAML header, so ``datasets.load_dataset(<dataset dir>)`` finds the train
-and eval splits by itself. It holds no date or path, so the same inputs give the same bytes.
+and eval splits by itself. It holds no date or path of its own run, so the same inputs give the same bytes.
 No dagster here.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from zigtune.dataset.build import UNCHECKED_VERDICTS, DatasetBuild
+from zigtune.dataset.effects import Measurement, effect_cells, effect_notes, read_measurements
 from zigtune.dataset.families import family_examples, family_shares, family_verdicts, family_yield
 from zigtune.dataset.splitting import SPLITS, TRAIN
 from zigtune.metadata import markdown_table
@@ -215,8 +216,17 @@ configs:
 """
 
 
-def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
-    """The card's markdown text."""
+def _family_table(build: DatasetBuild, measurements: list[Measurement]) -> pl.DataFrame:
+    shares = family_shares(build.split(TRAIN))
+    if shares.is_empty():
+        return shares
+    cells = effect_cells(shares["family"].to_list(), measurements)
+    return shares.with_columns(measured_effect=pl.col("family").replace_strict(cells))
+
+
+def dataset_card(build: DatasetBuild, funnel: Funnel, measurements: list[Measurement] | None = None) -> str:
+    """The card's markdown text; ``measurements``: the families' measured effects (default: the committed ones)."""
+    measurements = read_measurements() if measurements is None else measurements
     settings = build.settings
     rejects = _rejects(funnel)
     verdicts = build.rows.group_by("verdict").len("rows").sort("verdict")
@@ -262,9 +272,10 @@ def dataset_card(build: DatasetBuild, funnel: Funnel) -> str:
         f"were looked up by the compiler. Checked, unchecked and rejected pairs: {funnel.validated} passed, "
         f"{funnel.rejected} rejected, {funnel.unchecked} unchecked ({funnel.unchecked_kept} of them kept).\n",
         "## Families in train\n",
-        "Each family's pairs in the train split, their share, where they come from and how Zig 0.14 "
-        "confirmed them when they were made.\n",
-        markdown_table(family_shares(build.split(TRAIN))) + "\n",
+        "Each family's pairs in the train split, their share, where they come from, how Zig 0.14 "
+        "confirmed them when they were made, and what they measurably do to a real model's pass@1.\n",
+        markdown_table(_family_table(build, measurements)) + "\n",
+        effect_notes(measurements),
         "## Task families\n",
         "What kind of task each pair is (`family`), how many each family gave at each stage, and how the "
         "pairs in the dataset were checked when they were made: `checked`, by running Zig 0.14; "
