@@ -102,7 +102,7 @@ MISTAKES = (
         r"must be const or comptime",
         "An integer literal has the type `comptime_int`, which exists only at compile time; a `var` initialised "
         "with it and no type would be a run-time variable of a compile-time-only type",
-        "give the variable a run-time type, such as `var total: u64 = 0;`",
+        "give the variable a run-time type",
     ),
     Mistake(
         "assign_to_parameter",

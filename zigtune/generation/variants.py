@@ -81,10 +81,11 @@ _STRING_PART = re.compile(r"\\.|\{[^{}]*\}|[A-Za-z]{3,}")
 def mutation_sites(code: str) -> list[Site]:
     """Where a variant may change ``code``: integer literals and words inside string literals."""
     view = view_source(code)
+    quoted = {number for start, end in view.strings for number in re.findall(r"\d+", code[start:end])}
     sites = [
         Site(m.start(), m.end(), m.group(), "integer")
         for m in _INTEGER.finditer(view.masked)
-        if not _commented_line(code, m.start())
+        if not _commented_line(code, m.start()) and m.group() not in quoted
     ]
     for start, end in view.strings:
         if _NAME_STRING.search(code, 0, start) or (start > 0 and code[start - 1] == "@"):
@@ -95,6 +96,10 @@ def mutation_sites(code: str) -> list[Site]:
             if part.group()[0].isalpha():
                 sites.append(Site(part.start(), part.end(), part.group(), "word"))
     return sorted(sites, key=lambda site: site.start)
+
+
+# An integer whose digits also stand in a string literal is left alone too: the text may describe the value
+# (`print("10 / 3 = {}", .{divmod(10, 3)})`), and a changed value would make the program's own words lie.
 
 
 def _commented_line(code: str, position: int) -> bool:
@@ -182,9 +187,10 @@ def broken_variant_pair(program: Program, variant: str, verdict: Verdict, transc
         if pointed & {c[0] for c in causes}
         else ("one of the values this version changed")
     )
+    lines = "that line" if len(changes) == 1 else f"the {len(changes)} lines this version changed"
     response = (
         f"{row['response']}\n\nThe cause is {where}:\n{shown}\n\n"
-        "Fix: restore what that line had. The program as it was builds and runs cleanly under Zig 0.14:"
+        f"Fix: restore what {lines} had. The program as it was builds and runs cleanly under Zig 0.14:"
         f"\n\n```zig\n{program.code}```"
     )
     return program.pair(
