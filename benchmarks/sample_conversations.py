@@ -4,13 +4,12 @@
 drawn from ``DATASET_DIR/train.parquet`` (the chatml dataset's own table: one row a train.jsonl line), its
 family, docs section or std file, how it was checked, and the user's and assistant's turns in full. The draw
 depends only on the seed and the table, so anyone can read the same 20 and check the tally that
-``benchmarks/README.md`` ("Twenty conversations read") gives for the committed data.
+``benchmarks/README.md`` ("Reading the data") gives for the committed data.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def describe(row: dict) -> str:
     """One conversation as text: a header line with where it came from, then each turn."""
     where = row.get("example_name") or row.get("breadcrumb") or row.get("section_id") or "?"
     header = f"## line {row['line']} · {row['family']} · {where} · checked by {row['checked_by']} ({row['check_mode']})"
-    turns = json.loads(row["conversations"]) if isinstance(row["conversations"], str) else row["conversations"]
+    turns = row["conversations"]
     body = "\n".join(f"### {turn['role']}\n{turn['content']}" for turn in turns if turn["role"] != "system")
     return f"{header}\n{body}\n"
 

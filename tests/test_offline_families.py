@@ -429,6 +429,8 @@ def test_variants_change_constants_and_strings_deterministically() -> None:
     # the 10 and the 3 that the printed text names stay (a changed one would make the text lie); 4 and 2 may change
     labelled = 'pub fn main() void {\n    std.debug.print("10 / 3 = {}\\n", .{@divTrunc(10, 3) + 4 * 2});\n}\n'
     assert [s.text for s in mutation_sites(labelled)] == ["4", "2"]
+    multiline = "const text =\n    \\\\10 apples\n;\nconst count = 10 + 5;\n"
+    assert [s.text for s in mutation_sites(multiline)] == ["5"]
 
 
 def test_variant_pairs_carry_new_behaviour(materialized, programs) -> None:

@@ -79,9 +79,15 @@ _STRING_PART = re.compile(r"\\.|\{[^{}]*\}|[A-Za-z]{3,}")
 
 
 def mutation_sites(code: str) -> list[Site]:
-    """Where a variant may change ``code``: integer literals and words inside string literals."""
+    """Where a variant may change ``code``: integer literals and words inside string literals.
+
+    An integer whose digits also stand in the program's text (a string, a multiline string or a comment) is left
+    alone: the text may describe the value (``print("10 / 3 = {}", .{divmod(10, 3)})``), and a changed value
+    would make the program's own words lie.
+    """
     view = view_source(code)
-    quoted = {number for start, end in view.strings for number in re.findall(r"\d+", code[start:end])}
+    text = "".join(char if char != masked else " " for char, masked in zip(code, view.masked, strict=True))
+    quoted = set(re.findall(r"\d+", text))
     sites = [
         Site(m.start(), m.end(), m.group(), "integer")
         for m in _INTEGER.finditer(view.masked)
@@ -96,10 +102,6 @@ def mutation_sites(code: str) -> list[Site]:
             if part.group()[0].isalpha():
                 sites.append(Site(part.start(), part.end(), part.group(), "word"))
     return sorted(sites, key=lambda site: site.start)
-
-
-# An integer whose digits also stand in a string literal is left alone too: the text may describe the value
-# (`print("10 / 3 = {}", .{divmod(10, 3)})`), and a changed value would make the program's own words lie.
 
 
 def _commented_line(code: str, position: int) -> bool:
